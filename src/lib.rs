@@ -1,0 +1,20 @@
+//! vipd: routed virtual IPs.
+//!
+//! Every node that can serve a VIP announces it as a host route over BGP to
+//! its upstream routers and withdraws it when it can no longer serve.
+//!
+//! # Layout
+//! - [`config`]: TOML file -> raw serde structs -> validated, typed [`config::Config`].
+//! - [`bgp::wire`]: the BGP-4 codec (framing, one file per message family).
+//! - [`bgp::session`]: the sans-IO session FSM of RFC 4271 section 8.
+//! - [`bgp::adj_rib_out`]: desired VIP set vs advertised set -> packed UPDATEs.
+//! - [`bgp::peer`]: the only BGP code that touches tokio: sockets and one timer.
+//! - [`vip`]: the desired route set, published on a watch channel.
+//! - [`app`]: wires tasks and channels together.
+//!
+//! Data flows one way: VIP state -> desired route set -> every BGP peer.
+
+pub mod app;
+pub mod bgp;
+pub mod config;
+pub mod vip;
