@@ -1,1 +1,87 @@
-//! (being written)
+//! Wires vipd together: the only place that knows every task and channel.
+//!
+//! VIP config -> [`Originator`] (desired set) -> one task per BGP peer, plus
+//! the listening socket that hands accepted connections to their peer.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::bgp::peer;
+use crate::config::Config;
+use crate::vip::{Originator, VipRoute};
+
+/// How long shutdown may take before the remaining tasks are abandoned; the
+/// CLI promises an exit within one second of SIGTERM.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(800);
+
+/// Why vipd could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Run vipd with `config` until `shutdown` resolves with a reason; then
+/// withdraw every VIP, close every session with Cease/Administrative
+/// Shutdown, and return.
+pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Result<(), RunError> {
+    let originator = Originator::new();
+    let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
+
+    let listener = match config.speaker.listen {
+        Some(addr) => Some(
+            peer::bind_listener(addr).map_err(|source| RunError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
+
+    let mut inbound = HashMap::new();
+    let mut tasks = Vec::new();
+    for p in config.peers.iter().filter(|p| p.enabled) {
+        let (tx, task) = peer::spawn(
+            p.clone(),
+            &config.speaker,
+            originator.subscribe(),
+            stop_rx.clone(),
+        );
+        inbound.insert(p.address, tx);
+        tasks.push(task);
+    }
+    if let Some(listener) = listener {
+        if let Ok(addr) = listener.local_addr() {
+            info!(%addr, "listening for BGP connections");
+        }
+        tasks.push(tokio::spawn(peer::listen(listener, inbound, stop_rx.clone())));
+    }
+
+    // Until health checks drive them, every configured VIP is up.
+    for vip in &config.vips {
+        originator.announce(VipRoute::from(vip));
+        info!(prefix = %vip.prefix, "VIP up");
+    }
+    info!(
+        peers = config.peers.len(),
+        vips = config.vips.len(),
+        "vipd running"
+    );
+
+    let reason = shutdown.await;
+    info!(%reason, "shutting down: withdrawing every VIP");
+    let _ = stop_tx.send(Some(reason));
+    let all = async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
+        warn!("some sessions did not close in time");
+    }
+    Ok(())
+}

@@ -1,1 +1,564 @@
-//! (being written)
+//! The tokio shell around one peer's [`Session`]: the only BGP code that
+//! touches sockets and the clock.
+//!
+//! One task per configured peer owns its session, its outbound RIB and its
+//! connections. Each connection has a reader task (bytes in -> events) and a
+//! writer task (a queue of whole messages -> socket), so a slow peer never
+//! blocks this task. The task sleeps until the session's next deadline.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use super::adj_rib_out::{AdjRibOut, PeerRouting};
+use super::session::{ConnId, Input, Negotiated, Output, Session, SessionConfig};
+use crate::config::{PeerConfig, Speaker};
+use crate::vip::DesiredSet;
+
+/// How long shutdown waits for the final messages to leave.
+const SHUTDOWN_FLUSH: Duration = Duration::from_millis(500);
+
+/// The way in for connections accepted on the shared listening socket.
+pub type InboundSender = mpsc::Sender<TcpStream>;
+
+/// What a peer task reports from its connections.
+enum Event {
+    Connected {
+        attempt: u64,
+        result: io::Result<TcpStream>,
+    },
+    Read(ConnId, Bytes),
+    Closed(ConnId, Option<String>),
+}
+
+enum WriterCmd {
+    Send(Bytes),
+    Close,
+}
+
+struct ConnIo {
+    writer: mpsc::UnboundedSender<WriterCmd>,
+    reader: JoinHandle<()>,
+    writer_task: JoinHandle<()>,
+}
+
+/// Everything one peer task needs.
+pub struct PeerTask {
+    cfg: PeerConfig,
+    session: Session,
+    rib: Option<AdjRibOut>,
+    desired: watch::Receiver<DesiredSet>,
+    conns: HashMap<ConnId, ConnIo>,
+    next_conn: u64,
+    connect_attempt: Option<(u64, JoinHandle<()>)>,
+    /// Writers flushing their last messages before closing.
+    closing: Vec<JoinHandle<()>>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events_rx: mpsc::UnboundedReceiver<Event>,
+}
+
+/// Spawn the task for one peer; returns the sender for accepted connections
+/// from this peer and the task's handle. Setting `shutdown` to `Some(reason)`
+/// withdraws everything, sends Cease/Administrative Shutdown and ends the task.
+pub fn spawn(
+    cfg: PeerConfig,
+    speaker: &Speaker,
+    desired: watch::Receiver<DesiredSet>,
+    shutdown: watch::Receiver<Option<String>>,
+) -> (InboundSender, JoinHandle<()>) {
+    let session = Session::new(SessionConfig {
+        local_asn: cfg.local_asn,
+        remote_asn: cfg.remote_asn,
+        router_id: speaker.router_id,
+        hold_time: cfg.hold_time,
+        passive: cfg.passive,
+        connect_retry: cfg.connect_retry,
+        connect_retry_max: cfg.connect_retry_max,
+        graceful_restart_time: speaker.graceful_restart_time,
+        jitter_seed: rand::random(),
+    });
+    let (inbound_tx, inbound_rx) = mpsc::channel(4);
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let span = info_span!("peer", peer = %cfg.address);
+    let task = PeerTask {
+        cfg,
+        session,
+        rib: None,
+        desired,
+        conns: HashMap::new(),
+        next_conn: 0,
+        connect_attempt: None,
+        closing: Vec::new(),
+        events_tx,
+        events_rx,
+    };
+    let handle = tokio::spawn(task.run(inbound_rx, shutdown).instrument(span));
+    (inbound_tx, handle)
+}
+
+impl PeerTask {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<TcpStream>,
+        mut shutdown: watch::Receiver<Option<String>>,
+    ) {
+        if self.cfg.enabled {
+            let outs = self.session.handle(std::time::Instant::now(), Input::ManualStart);
+            self.apply(outs);
+        }
+        loop {
+            let deadline = self.session.poll_timeout().map(Instant::from_std);
+            tokio::select! {
+                _ = sleep_until(deadline) => {
+                    let outs = self.session.handle_timeout(std::time::Instant::now());
+                    self.apply(outs);
+                }
+                Some(event) = self.events_rx.recv() => self.on_event(event),
+                Some(stream) = inbound.recv() => self.on_accept(stream),
+                Ok(()) = self.desired.changed(), if self.rib.is_some() => {
+                    let desired = self.desired.borrow_and_update().clone();
+                    if let Some(rib) = self.rib.as_mut() {
+                        let msgs = rib.sync(&desired);
+                        self.log_unsendable();
+                        self.send_updates(msgs);
+                    }
+                }
+                _ = shutdown.changed() => {
+                    let reason = shutdown.borrow().clone().unwrap_or_else(|| "vipd shutting down".into());
+                    self.stop(reason).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Withdraw everything, say goodbye, and wait (bounded) for it to leave.
+    async fn stop(&mut self, reason: String) {
+        if let Some(rib) = self.rib.as_mut() {
+            let msgs = rib.withdraw_all();
+            self.send_updates(msgs);
+        }
+        let outs = self.session.handle(std::time::Instant::now(), Input::ManualStop { reason });
+        self.apply(outs);
+        let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
+        let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+            for w in writers {
+                let _ = w.await;
+            }
+        })
+        .await;
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let now = std::time::Instant::now();
+        let outs = match event {
+            Event::Connected { attempt, result } => {
+                if self.connect_attempt.as_ref().map(|(a, _)| *a) != Some(attempt) {
+                    return; // an attempt we already abandoned
+                }
+                self.connect_attempt = None;
+                match result {
+                    Ok(stream) => {
+                        let Some((conn, local, remote)) = self.adopt(stream) else {
+                            return;
+                        };
+                        self.session.handle(
+                            now,
+                            Input::TcpConnected {
+                                conn,
+                                local,
+                                remote,
+                            },
+                        )
+                    }
+                    Err(e) => self.session.handle(
+                        now,
+                        Input::TcpConnectFailed {
+                            error: e.to_string(),
+                        },
+                    ),
+                }
+            }
+            Event::Read(conn, bytes) => self.session.handle(now, Input::Received { conn, bytes }),
+            Event::Closed(conn, error) => {
+                if let Some(io) = self.conns.remove(&conn) {
+                    io.reader.abort();
+                    io.writer_task.abort();
+                }
+                self.session.handle(now, Input::TcpClosed { conn, error })
+            }
+        };
+        self.apply(outs);
+    }
+
+    fn on_accept(&mut self, stream: TcpStream) {
+        if let Err(e) = set_ttl(&stream, self.ttl()) {
+            warn!(error = %e, "cannot set TTL on accepted connection");
+        }
+        let Some((conn, local, remote)) = self.adopt(stream) else {
+            return;
+        };
+        debug!(%conn, %remote, "accepted connection");
+        let outs = self.session.handle(
+            std::time::Instant::now(),
+            Input::TcpAccepted {
+                conn,
+                local,
+                remote,
+            },
+        );
+        self.apply(outs);
+    }
+
+    /// Give a connected stream an id and its reader and writer tasks.
+    fn adopt(&mut self, stream: TcpStream) -> Option<(ConnId, SocketAddr, SocketAddr)> {
+        let (local, remote) = match (stream.local_addr(), stream.peer_addr()) {
+            (Ok(l), Ok(r)) => (unmap(l), unmap(r)),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "connection vanished before it could be used");
+                return None;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        self.next_conn += 1;
+        let conn = ConnId(self.next_conn);
+        let (mut rd, mut wr) = stream.into_split();
+        let events = self.events_tx.clone();
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                match rd.read(&mut buf).await {
+                    Ok(0) => {
+                        let _ = events.send(Event::Closed(conn, None));
+                        return;
+                    }
+                    Ok(n) => {
+                        if events
+                            .send(Event::Read(conn, Bytes::copy_from_slice(&buf[..n])))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = events.send(Event::Closed(conn, Some(e.to_string())));
+                        return;
+                    }
+                }
+            }
+        });
+        let (writer, mut queue) = mpsc::unbounded_channel::<WriterCmd>();
+        let events = self.events_tx.clone();
+        let writer_task = tokio::spawn(async move {
+            while let Some(cmd) = queue.recv().await {
+                match cmd {
+                    WriterCmd::Send(bytes) => {
+                        if let Err(e) = wr.write_all(&bytes).await {
+                            let _ = events.send(Event::Closed(conn, Some(e.to_string())));
+                            return;
+                        }
+                    }
+                    WriterCmd::Close => {
+                        let _ = wr.shutdown().await;
+                        return;
+                    }
+                }
+            }
+        });
+        self.conns.insert(
+            conn,
+            ConnIo {
+                writer,
+                reader,
+                writer_task,
+            },
+        );
+        Some((conn, local, remote))
+    }
+
+    fn apply(&mut self, outs: Vec<Output>) {
+        for out in outs {
+            match out {
+                Output::Connect => self.connect(),
+                Output::AbortConnect => {
+                    if let Some((_, task)) = self.connect_attempt.take() {
+                        task.abort();
+                    }
+                }
+                Output::Send { conn, bytes } => {
+                    if let Some(io) = self.conns.get(&conn) {
+                        let _ = io.writer.send(WriterCmd::Send(bytes));
+                    }
+                }
+                Output::Close { conn } => {
+                    if let Some(io) = self.conns.remove(&conn) {
+                        let _ = io.writer.send(WriterCmd::Close);
+                        io.reader.abort();
+                        self.closing.push(io.writer_task);
+                    }
+                }
+                Output::ConnectFailed { error, retry_in } => {
+                    warn!(%error, retry_in = ?retry_in, "connect failed");
+                }
+                Output::StateChanged { from, to } => {
+                    debug!(%from, %to, "state changed");
+                }
+                Output::Established(n) => self.on_established(n),
+                Output::Closed {
+                    conn,
+                    reason,
+                    was_established,
+                } => {
+                    if was_established {
+                        self.rib = None;
+                        warn!(%conn, %reason, "session closed");
+                    } else {
+                        info!(%conn, %reason, "connection closed");
+                    }
+                }
+                Output::CollisionResolved {
+                    kept,
+                    kept_direction,
+                    closed,
+                } => {
+                    info!(%kept, ?kept_direction, %closed, "connection collision resolved");
+                }
+                Output::UpdateReceived {
+                    announced,
+                    withdrawn,
+                    end_of_rib,
+                    errors,
+                } => {
+                    for error in &errors {
+                        warn!(%error, "malformed UPDATE from peer handled per RFC 7606");
+                    }
+                    debug!(announced, withdrawn, ?end_of_rib, "UPDATE received");
+                }
+                Output::RouteRefreshRequested { afi, safi } => {
+                    debug!(?afi, ?safi, "ROUTE-REFRESH received");
+                    let desired = self.desired.borrow().clone();
+                    if let Some(rib) = self.rib.as_mut() {
+                        let msgs = rib.refresh(&desired, afi);
+                        self.send_updates(msgs);
+                    }
+                }
+            }
+        }
+        // Reap writers that finished closing.
+        self.closing.retain(|w| !w.is_finished());
+    }
+
+    fn on_established(&mut self, n: Negotiated) {
+        let (next_hop_v4, next_hop_v6) = next_hops(&self.cfg, &n);
+        info!(
+            remote_as = n.peer_asn,
+            peer_id = %n.peer_id,
+            hold_time = n.hold_time,
+            local = %n.local,
+            ?next_hop_v4,
+            ?next_hop_v6,
+            "session established"
+        );
+        let mut rib = AdjRibOut::new(PeerRouting {
+            ebgp: self.cfg.is_ebgp(),
+            local_asn: self.cfg.local_asn,
+            four_octet_as: n.four_octet_as,
+            ipv4_unicast: n.ipv4_unicast,
+            ipv6_unicast: n.ipv6_unicast,
+            extended_nexthop_ipv4: n.extended_nexthop_ipv4,
+            next_hop_v4,
+            next_hop_v6,
+        });
+        let desired = self.desired.borrow_and_update().clone();
+        let msgs = rib.initial(&desired);
+        info!(prefixes = rib.advertised_count(), "announced");
+        self.rib = Some(rib);
+        self.log_unsendable();
+        self.send_updates(msgs);
+    }
+
+    fn log_unsendable(&self) {
+        if let Some(rib) = &self.rib {
+            for u in rib.unsendable() {
+                warn!(prefix = %u.prefix, reason = u.reason, "VIP not announced to this peer");
+            }
+        }
+    }
+
+    fn send_updates(&mut self, msgs: Vec<Bytes>) {
+        if msgs.is_empty() {
+            return;
+        }
+        let outs = self
+            .session
+            .handle(std::time::Instant::now(), Input::SendUpdates(msgs));
+        self.apply(outs);
+    }
+
+    fn ttl(&self) -> u32 {
+        match self.cfg.multihop {
+            Some(hops) => u32::from(hops),
+            // eBGP peers are directly connected unless told otherwise, as on routers.
+            None if self.cfg.is_ebgp() => 1,
+            None => 64,
+        }
+    }
+
+    fn connect(&mut self) {
+        self.next_conn += 1;
+        let attempt = self.next_conn;
+        let remote = self.cfg.remote();
+        let local = self.cfg.local_address;
+        let ttl = self.ttl();
+        let events = self.events_tx.clone();
+        let task = tokio::spawn(async move {
+            let result = connect(remote, local, ttl).await;
+            let _ = events.send(Event::Connected { attempt, result });
+        });
+        if let Some((_, old)) = self.connect_attempt.replace((attempt, task)) {
+            old.abort();
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn connect(remote: SocketAddr, local: Option<IpAddr>, ttl: u32) -> io::Result<TcpStream> {
+    let socket = match remote {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    {
+        let sock = socket2::SockRef::from(&socket);
+        match remote {
+            SocketAddr::V4(_) => sock.set_ttl(ttl)?,
+            SocketAddr::V6(_) => sock.set_unicast_hops_v6(ttl)?,
+        }
+    }
+    if let Some(ip) = local {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.connect(remote).await
+}
+
+fn set_ttl(stream: &TcpStream, ttl: u32) -> io::Result<()> {
+    let sock = socket2::SockRef::from(stream);
+    match stream.local_addr()? {
+        SocketAddr::V4(_) => sock.set_ttl(ttl),
+        SocketAddr::V6(a) if a.ip().to_ipv4_mapped().is_some() => sock.set_ttl(ttl),
+        SocketAddr::V6(_) => sock.set_unicast_hops_v6(ttl),
+    }
+}
+
+/// A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`.
+fn unmap(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), a.port()),
+            None => addr,
+        },
+        v4 => v4,
+    }
+}
+
+/// The next hops for this session: the configured override, else the
+/// session's own local address, else an address of the other family on the
+/// same interface.
+fn next_hops(cfg: &PeerConfig, n: &Negotiated) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+    let local = n.local.ip();
+    let v4 = cfg.next_hop_ipv4.or(match local {
+        IpAddr::V4(a) => Some(a),
+        // RFC 8950: with extended next hop, IPv4 routes use the IPv6 next hop.
+        IpAddr::V6(_) if n.extended_nexthop_ipv4 => None,
+        IpAddr::V6(_) => sibling_address(local, false).and_then(|a| match a {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }),
+    });
+    let v6 = cfg.next_hop_ipv6.or(match local {
+        IpAddr::V6(a) if !is_link_local(&a) => Some(a),
+        _ => sibling_address(local, true).and_then(|a| match a {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }),
+    });
+    (v4, v6)
+}
+
+fn is_link_local(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}
+
+/// An address of the wanted family on the interface that holds `local`.
+fn sibling_address(local: IpAddr, want_v6: bool) -> Option<IpAddr> {
+    let addrs = if_addrs::get_if_addrs().ok()?;
+    let name = addrs.iter().find(|i| i.ip() == local)?.name.clone();
+    addrs
+        .iter()
+        .filter(|i| i.name == name)
+        .map(|i| i.ip())
+        .find(|ip| match ip {
+            IpAddr::V6(a) => want_v6 && !is_link_local(a) && !a.is_loopback(),
+            IpAddr::V4(a) => !want_v6 && !a.is_loopback(),
+        })
+}
+
+/// Accept BGP connections and hand each to its peer's task; refuse (and log)
+/// any address that is not a configured peer.
+pub async fn listen(
+    listener: TcpListener,
+    peers: HashMap<IpAddr, InboundSender>,
+    mut shutdown: watch::Receiver<Option<String>>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let remote = unmap(remote);
+                    match peers.get(&remote.ip()) {
+                        Some(tx) => {
+                            if tx.try_send(stream).is_err() {
+                                warn!(%remote, "peer task busy; connection dropped");
+                            }
+                        }
+                        None => warn!(%remote, "refused connection from an address that is not a configured peer"),
+                    }
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Bind the listening socket (dual-stack for `[::]`).
+pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(false)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(64)?;
+    TcpListener::from_std(socket.into())
+}

@@ -1,1 +1,138 @@
-//! (being written)
+//! Node configuration: one TOML file -> raw serde structs -> validated, typed [`Config`].
+//!
+//! The pipeline has three steps, one file each:
+//! - [`raw`]: serde structs that mirror the file (`deny_unknown_fields`), with a
+//!   [`toml::Spanned`] around every value so later errors can point at it;
+//! - [`validate`]: raw -> [`Config`], collecting *every* mistake rather than the first;
+//! - [`plan`]: the human-readable summary printed by `vipd check`.
+//!
+//! Errors name the file, the line and column, and the key path, e.g.
+//! `vipd.toml:14:10: vip[2].prefix: "198.18.0.300/32" is not an IP prefix`.
+//! A file that is not valid TOML, or has an unknown key or a value of the wrong
+//! type, stops at that first error (serde cannot go on); every other mistake is
+//! reported together with the rest.
+//!
+//! The file format is documented key by key in `configs/examples/full.toml`.
+
+mod error;
+mod locate;
+mod plan;
+mod raw;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::bgp::wire::{Community, LargeCommunity};
+
+pub use error::{ConfigError, ConfigErrors, Location};
+
+/// BGP port (RFC 4271 8.2.1): the default for `listen` without a port and for `[[peer]] port`.
+pub const BGP_PORT: u16 = 179;
+
+/// A validated node configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub speaker: Speaker,
+    pub peers: Vec<PeerConfig>,
+    pub vips: Vec<VipConfig>,
+}
+
+/// `[speaker]`: this node's BGP identity and the defaults its peers inherit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speaker {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    /// Where to accept BGP connections; `None` = connect out only.
+    pub listen: Option<SocketAddr>,
+    /// Default hold time in seconds (0 = no keepalives, else 3..=65535).
+    pub hold_time: u16,
+    /// Initial ConnectRetry time; it doubles after each failure up to `connect_retry_max`.
+    pub connect_retry: Duration,
+    pub connect_retry_max: Duration,
+    /// RFC 4724 restart time in seconds; `Some` = advertise the Graceful Restart capability.
+    pub graceful_restart_time: Option<u16>,
+}
+
+/// One `[[peer]]`, with every default resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// For logs; defaults to the address.
+    pub name: String,
+    pub description: Option<String>,
+    pub address: IpAddr,
+    pub remote_asn: u32,
+    /// The per-peer `local_asn` override, else `[speaker] asn`.
+    pub local_asn: u32,
+    pub local_address: Option<IpAddr>,
+    /// Remote TCP port for outgoing connections (default 179).
+    pub port: u16,
+    /// Per-peer `hold_time`, else `[speaker] hold_time`.
+    pub hold_time: u16,
+    /// Only accept the session (needs `[speaker] listen`); never connect out.
+    pub passive: bool,
+    /// eBGP TTL; `None` = directly connected. Never set for iBGP.
+    pub multihop: Option<u8>,
+    pub next_hop_ipv4: Option<Ipv4Addr>,
+    pub next_hop_ipv6: Option<Ipv6Addr>,
+    pub connect_retry: Duration,
+    pub connect_retry_max: Duration,
+    /// `enabled = false` keeps the peer in the file but never starts the session.
+    pub enabled: bool,
+}
+
+impl PeerConfig {
+    /// External BGP: the two ends are in different ASes.
+    pub fn is_ebgp(&self) -> bool {
+        self.remote_asn != self.local_asn
+    }
+
+    /// Where to connect to.
+    pub fn remote(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+}
+
+/// One `[[vip]]`: a prefix and the path attributes it is announced with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipConfig {
+    /// For logs; defaults to the prefix text (e.g. `198.18.0.10/32`).
+    pub name: String,
+    /// Host bits are zero. A bare address in the file becomes a /32 or /128.
+    pub prefix: ipnet::IpNet,
+    pub communities: Vec<Community>,
+    pub large_communities: Vec<LargeCommunity>,
+    pub med: Option<u32>,
+    /// RFC 4271 5.1.5: LOCAL_PREF is only sent to internal peers, so this only
+    /// affects iBGP sessions.
+    pub local_pref: Option<u32>,
+    /// How many extra times to prepend our AS (0..=32).
+    pub as_path_prepend: u8,
+    /// Names of `[check.NAME]` tables that must all pass; empty = always announced.
+    pub checks: Vec<String>,
+}
+
+/// Reads, parses and validates the file at `path`. A read failure is a [`ConfigError`] too.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file_name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, &file_name),
+        Err(e) => Err(ConfigErrors(vec![ConfigError {
+            file: file_name,
+            location: None,
+            key: None,
+            message: format!("cannot read the file: {e}"),
+        }])),
+    }
+}
+
+/// Parses and validates `text`; `file_name` is only used in error messages.
+pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigErrors> {
+    let source = locate::Source::new(text, file_name);
+    let raw = raw::parse(&source).map_err(|e| ConfigErrors(vec![e]))?;
+    validate::validate(&raw, &source).map_err(ConfigErrors)
+}

@@ -1,0 +1,159 @@
+//! From byte spans to what a user can find in their editor: line, column and key path.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
+
+use super::{ConfigError, Location};
+
+/// The text being parsed and its name, for turning spans into [`ConfigError`]s.
+pub(crate) struct Source<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) file: &'a str,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn new(text: &'a str, file: &'a str) -> Self {
+        Source { text, file }
+    }
+
+    /// Line and column of the byte at `offset` (clamped to the text).
+    pub(crate) fn location(&self, offset: usize) -> Location {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+
+    /// An error at `span` about the key at `key`.
+    pub(crate) fn error(
+        &self,
+        span: &Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            file: self.file.to_string(),
+            location: Some(self.location(span.start)),
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// The key path of every key and value in a document, by span.
+///
+/// serde reports an unknown key or a wrong type with a span but not with the
+/// path of tables that leads to it; this index, built from a second,
+/// schema-free parse, supplies the path. Best effort: it is empty if that parse
+/// fails (a syntax error, which has no key path anyway).
+pub(crate) struct KeyIndex {
+    entries: Vec<(Range<usize>, String)>,
+}
+
+impl KeyIndex {
+    pub(crate) fn build(text: &str) -> Self {
+        let mut entries = Vec::new();
+        if let Ok(root) = toml::from_str::<Node>(text) {
+            walk(&root, "", &mut entries);
+        }
+        KeyIndex { entries }
+    }
+
+    /// The path of the innermost key or value whose span contains `offset`.
+    pub(crate) fn path_at(&self, offset: usize) -> Option<&str> {
+        self.entries
+            .iter()
+            .filter(|(span, _)| span.start <= offset && offset < span.end.max(span.start + 1))
+            .min_by_key(|(span, _)| span.len())
+            .map(|(_, path)| path.as_str())
+    }
+}
+
+fn walk(node: &Node, path: &str, entries: &mut Vec<(Range<usize>, String)>) {
+    match node {
+        Node::Leaf => {}
+        Node::Table(pairs) => {
+            for (key, value) in pairs {
+                let child = if path.is_empty() {
+                    key.get_ref().clone()
+                } else {
+                    format!("{path}.{}", key.get_ref())
+                };
+                entries.push((key.span(), child.clone()));
+                entries.push((value.span(), child.clone()));
+                walk(value.get_ref(), &child, entries);
+            }
+        }
+        Node::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let child = format!("{path}[{i}]");
+                entries.push((item.span(), child.clone()));
+                walk(item.get_ref(), &child, entries);
+            }
+        }
+    }
+}
+
+/// Any TOML value, keeping only its shape and the spans of keys and values.
+enum Node {
+    Leaf,
+    Table(Vec<(Spanned<String>, Spanned<Node>)>),
+    Array(Vec<Spanned<Node>>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any TOML value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+        Ok(Node::Leaf)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+        Ok(Node::Leaf)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+        Ok(Node::Leaf)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+        Ok(Node::Leaf)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+        Ok(Node::Leaf)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut pairs = Vec::new();
+        while let Some(key) = map.next_key()? {
+            pairs.push((key, map.next_value()?));
+        }
+        Ok(Node::Table(pairs))
+    }
+}

@@ -1,0 +1,158 @@
+//! The file as written: serde structs that mirror the TOML, nothing checked yet.
+//!
+//! Every value is wrapped in [`Spanned`] so validation can say where it is.
+//! Integers are read as `i64` (TOML's integer type) and range-checked in
+//! validation, which words the error better than serde's "expected u16".
+//! Required keys are `Option` too, so a missing one is collected with the other
+//! mistakes instead of stopping the parse.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+use super::locate::{KeyIndex, Source};
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub(crate) speaker: Option<S<RawSpeaker>>,
+    #[serde(default)]
+    pub(crate) peer: Vec<S<RawPeer>>,
+    #[serde(default)]
+    pub(crate) vip: Vec<S<RawVip>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpeaker {
+    pub(crate) asn: Option<S<i64>>,
+    pub(crate) router_id: Option<S<String>>,
+    pub(crate) listen: Option<S<String>>,
+    pub(crate) hold_time: Option<S<i64>>,
+    pub(crate) connect_retry: Option<S<i64>>,
+    pub(crate) connect_retry_max: Option<S<i64>>,
+    pub(crate) graceful_restart_time: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPeer {
+    pub(crate) name: Option<S<String>>,
+    pub(crate) description: Option<S<String>>,
+    pub(crate) address: Option<S<String>>,
+    pub(crate) remote_asn: Option<S<i64>>,
+    pub(crate) local_asn: Option<S<i64>>,
+    pub(crate) local_address: Option<S<String>>,
+    pub(crate) port: Option<S<i64>>,
+    pub(crate) hold_time: Option<S<i64>>,
+    pub(crate) passive: Option<S<bool>>,
+    pub(crate) multihop: Option<S<i64>>,
+    pub(crate) next_hop_ipv4: Option<S<String>>,
+    pub(crate) next_hop_ipv6: Option<S<String>>,
+    pub(crate) connect_retry: Option<S<i64>>,
+    pub(crate) enabled: Option<S<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVip {
+    pub(crate) name: Option<S<String>>,
+    pub(crate) prefix: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) communities: Vec<S<String>>,
+    #[serde(default)]
+    pub(crate) large_communities: Vec<S<String>>,
+    pub(crate) med: Option<S<i64>>,
+    pub(crate) local_pref: Option<S<i64>>,
+    pub(crate) as_path_prepend: Option<S<i64>>,
+    #[serde(default)]
+    pub(crate) checks: Vec<S<String>>,
+}
+
+/// Parses the TOML into raw structs. The error is toml's (syntax, unknown key,
+/// wrong type), placed at its line and column and, when it has one, key path.
+pub(crate) fn parse(source: &Source<'_>) -> Result<RawConfig, ConfigError> {
+    toml::from_str(source.text).map_err(|e| {
+        let message = reword(e.message());
+        match e.span() {
+            Some(span) => {
+                let index = KeyIndex::build(source.text);
+                ConfigError {
+                    file: source.file.to_string(),
+                    location: Some(source.location(span.start)),
+                    key: index.path_at(span.start).map(str::to_string),
+                    message,
+                }
+            }
+            None => ConfigError {
+                file: source.file.to_string(),
+                location: None,
+                key: None,
+                message,
+            },
+        }
+    })
+}
+
+/// Turns serde's vocabulary into the file's: one line, TOML type names, and a
+/// suggestion for a misspelt key.
+fn reword(message: &str) -> String {
+    let one_line = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if let Some(rest) = one_line.strip_prefix("unknown field `") {
+        return unknown_key(rest).unwrap_or(one_line);
+    }
+    one_line
+        .replace("expected i64", "expected an integer")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected struct RawSpeaker", "expected a table")
+        .replace("expected struct RawPeer", "expected a table")
+        .replace("expected struct RawVip", "expected a table")
+}
+
+/// `rest` is what follows "unknown field `" in serde's message:
+/// "KEY`, expected one of `a`, `b`" or "KEY`, expected `a`".
+fn unknown_key(rest: &str) -> Option<String> {
+    let (key, expected) = rest.split_once("`, expected ")?;
+    let known: Vec<&str> = expected
+        .trim_start_matches("one of ")
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .collect();
+    let closest = known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    Some(match closest {
+        Some((_, k)) => format!("unknown key `{key}`; did you mean `{k}`?"),
+        None => format!(
+            "unknown key `{key}` (known keys here: {})",
+            known.join(", ")
+        ),
+    })
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,629 @@
+//! Raw structs -> typed [`Config`], recording every mistake with its key path and span.
+//!
+//! Each check reports its own error and returns `Err(Reported)`; values that
+//! others depend on (the speaker's AS, whether it listens) are kept even when a
+//! sibling key is wrong, so one mistake does not cause a cascade of others.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::{Range, RangeInclusive};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use toml::Spanned;
+
+use super::locate::Source;
+use super::raw::{RawConfig, RawPeer, RawSpeaker, RawVip};
+use super::{BGP_PORT, Config, ConfigError, PeerConfig, Speaker, VipConfig};
+
+/// RFC 4271 10 suggests 90 seconds.
+const DEFAULT_HOLD_TIME: u16 = 90;
+const DEFAULT_CONNECT_RETRY: u64 = 5;
+const DEFAULT_CONNECT_RETRY_MAX: u64 = 120;
+/// A longer AS_PATH than this is a typo, not traffic engineering.
+const MAX_PREPEND: i64 = 32;
+
+/// The error for this key has already been recorded.
+struct Reported;
+
+type Checked<T> = Result<T, Reported>;
+
+pub(crate) fn validate(raw: &RawConfig, source: &Source<'_>) -> Result<Config, Vec<ConfigError>> {
+    let mut v = Validator {
+        source,
+        errors: Vec::new(),
+    };
+    let (speaker, defaults) = v.speaker(raw.speaker.as_ref());
+    let peers: Vec<Checked<PeerConfig>> = raw
+        .peer
+        .iter()
+        .enumerate()
+        .map(|(i, p)| v.peer(i, p, &defaults))
+        .collect();
+    v.duplicate_peers(&raw.peer);
+    let vips: Vec<Checked<VipConfig>> = raw
+        .vip
+        .iter()
+        .enumerate()
+        .map(|(i, p)| v.vip(i, p))
+        .collect();
+    v.duplicate_vips(&raw.vip);
+
+    let config = (|| -> Checked<Config> {
+        Ok(Config {
+            speaker: speaker?,
+            peers: peers.into_iter().collect::<Checked<_>>()?,
+            vips: vips.into_iter().collect::<Checked<_>>()?,
+        })
+    })();
+    let mut errors = v.errors;
+    match config {
+        Ok(config) if errors.is_empty() => Ok(config),
+        _ => {
+            if errors.is_empty() {
+                // Every `Reported` follows a recorded error; keep the promise
+                // that an `Err` is never empty even if a check forgets.
+                errors.push(ConfigError {
+                    file: source.file.to_string(),
+                    location: None,
+                    key: None,
+                    message: "internal error: invalid configuration with no message".into(),
+                });
+            }
+            errors.sort_by_key(|e| e.location);
+            Err(errors)
+        }
+    }
+}
+
+/// What peers inherit from `[speaker]`, known even when the speaker has errors.
+struct Defaults {
+    /// `None`: missing or invalid (already reported).
+    asn: Option<u32>,
+    hold_time: u16,
+    connect_retry: Duration,
+    connect_retry_max: Option<Duration>,
+    /// `None`: unknown because `[speaker]` is missing.
+    listens: Option<bool>,
+}
+
+struct Validator<'a> {
+    source: &'a Source<'a>,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator<'_> {
+    fn report(&mut self, span: &Range<usize>, key: &str, message: impl Into<String>) -> Reported {
+        self.errors.push(self.source.error(span, key, message));
+        Reported
+    }
+
+    /// Checks a key that must be present in the table at `table`.
+    fn required<R, T>(
+        &mut self,
+        value: &Option<Spanned<R>>,
+        table: &Range<usize>,
+        table_key: &str,
+        name: &str,
+        check: impl FnOnce(&mut Self, &Spanned<R>) -> Checked<T>,
+    ) -> Checked<T> {
+        match value {
+            Some(value) => check(self, value),
+            None => Err(self.report(
+                table,
+                table_key,
+                format!("missing required key `{name}`"),
+            )),
+        }
+    }
+
+    /// Checks a key that may be absent.
+    fn optional<R, T>(
+        &mut self,
+        value: &Option<Spanned<R>>,
+        check: impl FnOnce(&mut Self, &Spanned<R>) -> Checked<T>,
+    ) -> Checked<Option<T>> {
+        value.as_ref().map(|v| check(self, v)).transpose()
+    }
+
+    /// Checks every element of an array, reporting all bad ones.
+    fn each<T>(
+        &mut self,
+        items: &[Spanned<String>],
+        key: &str,
+        mut check: impl FnMut(&mut Self, &Spanned<String>, &str) -> Checked<T>,
+    ) -> Checked<Vec<T>> {
+        let checked: Vec<Checked<T>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| check(self, item, &format!("{key}[{i}]")))
+            .collect();
+        checked.into_iter().collect()
+    }
+
+    fn int(
+        &mut self,
+        value: &Spanned<i64>,
+        key: &str,
+        range: RangeInclusive<i64>,
+        unit: &str,
+    ) -> Checked<i64> {
+        let n = *value.get_ref();
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            let (lo, hi) = (range.start(), range.end());
+            Err(self.report(
+                &value.span(),
+                key,
+                format!("{n} is out of range ({lo}..={hi}{unit})"),
+            ))
+        }
+    }
+
+    fn seconds(&mut self, value: &Spanned<i64>, key: &str) -> Checked<Duration> {
+        let n = self.int(value, key, 1..=65535, " seconds")?;
+        Ok(Duration::from_secs(n.unsigned_abs()))
+    }
+
+    fn asn(&mut self, value: &Spanned<i64>, key: &str) -> Checked<u32> {
+        let message = match *value.get_ref() {
+            0 => "AS 0 is reserved and cannot be used (RFC 7607)".to_string(),
+            23456 => "AS 23456 is AS_TRANS, a placeholder for 4-octet AS numbers \
+                      that must not be configured (RFC 6793)"
+                .to_string(),
+            n => match u32::try_from(n) {
+                Ok(asn) => return Ok(asn),
+                Err(_) => format!("{n} is not an AS number (1..=4294967295)"),
+            },
+        };
+        Err(self.report(&value.span(), key, message))
+    }
+
+    fn hold_time(&mut self, value: &Spanned<i64>, key: &str) -> Checked<u16> {
+        match u16::try_from(*value.get_ref()) {
+            // RFC 4271 4.2: "MUST be either zero or at least three seconds".
+            Ok(n) if n != 1 && n != 2 => Ok(n),
+            _ => Err(self.report(
+                &value.span(),
+                key,
+                format!(
+                    "{} is not a valid hold time: use 0 (no keepalives) or 3..=65535 \
+                     seconds (RFC 4271 4.2)",
+                    value.get_ref()
+                ),
+            )),
+        }
+    }
+
+    fn port(&mut self, value: &Spanned<i64>, key: &str) -> Checked<u16> {
+        match u16::try_from(*value.get_ref()) {
+            Ok(n) if n != 0 => Ok(n),
+            _ => Err(self.report(
+                &value.span(),
+                key,
+                format!("{} is not a usable port (1..=65535)", value.get_ref()),
+            )),
+        }
+    }
+
+    fn parse<T: FromStr>(&mut self, value: &Spanned<String>, key: &str, what: &str) -> Checked<T> {
+        value
+            .get_ref()
+            .parse()
+            .map_err(|_| self.report(&value.span(), key, format!("{:?} is not {what}", value.get_ref())))
+    }
+
+    /// Refuses addresses that cannot be one end of a session or a next hop.
+    fn unicast(&mut self, value: &Spanned<String>, key: &str, ip: IpAddr, role: &str) -> Checked<IpAddr> {
+        let problem = if ip.is_unspecified() {
+            "unspecified"
+        } else if ip.is_multicast() {
+            "a multicast address"
+        } else if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
+            "the broadcast address"
+        } else {
+            return Ok(ip);
+        };
+        Err(self.report(
+            &value.span(),
+            key,
+            format!("{ip} cannot be {role}: it is {problem}"),
+        ))
+    }
+
+    fn name(&mut self, value: &Spanned<String>, key: &str) -> Checked<String> {
+        if value.get_ref().trim().is_empty() {
+            Err(self.report(&value.span(), key, "must not be empty"))
+        } else {
+            Ok(value.get_ref().clone())
+        }
+    }
+
+    fn speaker(&mut self, raw: Option<&Spanned<RawSpeaker>>) -> (Checked<Speaker>, Defaults) {
+        let Some(raw) = raw else {
+            self.errors.push(ConfigError {
+                file: self.source.file.to_string(),
+                location: None,
+                key: Some("speaker".into()),
+                message: "missing the [speaker] table (it sets at least asn and router_id)".into(),
+            });
+            let defaults = Defaults {
+                asn: None,
+                hold_time: DEFAULT_HOLD_TIME,
+                connect_retry: Duration::from_secs(DEFAULT_CONNECT_RETRY),
+                connect_retry_max: Some(Duration::from_secs(DEFAULT_CONNECT_RETRY_MAX)),
+                listens: None,
+            };
+            return (Err(Reported), defaults);
+        };
+        let table = raw.span();
+        let s = raw.get_ref();
+        let asn = self.required(&s.asn, &table, "speaker", "asn", |v, n| {
+            v.asn(n, "speaker.asn")
+        });
+        let router_id = self.required(&s.router_id, &table, "speaker", "router_id", |v, r| {
+            v.router_id(r)
+        });
+        let listen = self.optional(&s.listen, |v, l| v.listen(l));
+        let hold_time = self
+            .optional(&s.hold_time, |v, h| v.hold_time(h, "speaker.hold_time"))
+            .map(|h| h.unwrap_or(DEFAULT_HOLD_TIME));
+        let connect_retry = self
+            .optional(&s.connect_retry, |v, c| v.seconds(c, "speaker.connect_retry"))
+            .map(|c| c.unwrap_or(Duration::from_secs(DEFAULT_CONNECT_RETRY)));
+        let mut connect_retry_max = self
+            .optional(&s.connect_retry_max, |v, c| {
+                v.seconds(c, "speaker.connect_retry_max")
+            })
+            .map(|c| c.unwrap_or(Duration::from_secs(DEFAULT_CONNECT_RETRY_MAX)));
+        if let (Ok(initial), Ok(max)) = (&connect_retry, &connect_retry_max)
+            && initial > max
+        {
+            // Report on whichever key the user wrote; max if both.
+            let (span, key) = match (&s.connect_retry_max, &s.connect_retry) {
+                (Some(m), _) => (m.span(), "speaker.connect_retry_max"),
+                (None, Some(c)) => (c.span(), "speaker.connect_retry"),
+                (None, None) => (table.clone(), "speaker"),
+            };
+            connect_retry_max = Err(self.report(
+                &span,
+                key,
+                format!(
+                    "connect_retry_max ({}s) is less than connect_retry ({}s); \
+                     the retry time starts at connect_retry and doubles up to connect_retry_max",
+                    max.as_secs(),
+                    initial.as_secs()
+                ),
+            ));
+        }
+        let graceful_restart_time = self.optional(&s.graceful_restart_time, |v, g| {
+            // RFC 4724 3: the Restart Time field is 12 bits.
+            let n = v.int(g, "speaker.graceful_restart_time", 1..=4095, " seconds")?;
+            Ok(n as u16)
+        });
+
+        let defaults = Defaults {
+            asn: asn.as_ref().ok().copied(),
+            hold_time: *hold_time.as_ref().unwrap_or(&DEFAULT_HOLD_TIME),
+            connect_retry: *connect_retry
+                .as_ref()
+                .unwrap_or(&Duration::from_secs(DEFAULT_CONNECT_RETRY)),
+            connect_retry_max: connect_retry_max.as_ref().ok().copied(),
+            listens: Some(s.listen.is_some()),
+        };
+        let speaker = (|| {
+            Ok(Speaker {
+                asn: asn?,
+                router_id: router_id?,
+                listen: listen?,
+                hold_time: hold_time?,
+                connect_retry: connect_retry?,
+                connect_retry_max: connect_retry_max?,
+                graceful_restart_time: graceful_restart_time?,
+            })
+        })();
+        (speaker, defaults)
+    }
+
+    fn router_id(&mut self, value: &Spanned<String>) -> Checked<Ipv4Addr> {
+        let key = "speaker.router_id";
+        let id: Ipv4Addr = self.parse(value, key, "an IPv4 address")?;
+        let problem = if id.is_unspecified() {
+            // RFC 6286 2.1: a non-zero 32-bit number.
+            "the BGP Identifier must be non-zero (RFC 6286 2.1)"
+        } else if id.is_multicast() {
+            "it is a multicast address"
+        } else if id.is_broadcast() {
+            "it is the broadcast address"
+        } else {
+            return Ok(id);
+        };
+        Err(self.report(
+            &value.span(),
+            key,
+            format!("{id} cannot be the router ID: {problem}"),
+        ))
+    }
+
+    fn listen(&mut self, value: &Spanned<String>) -> Checked<SocketAddr> {
+        let key = "speaker.listen";
+        let text = value.get_ref();
+        // A bare address is a convenience for "that address, port 179".
+        let addr = match (text.parse::<SocketAddr>(), text.parse::<IpAddr>()) {
+            (Ok(addr), _) => addr,
+            (_, Ok(ip)) => SocketAddr::new(ip, BGP_PORT),
+            _ => {
+                return Err(self.report(
+                    &value.span(),
+                    key,
+                    format!(
+                        "{text:?} is not a listen address (expected ADDRESS:PORT such as \
+                         \"0.0.0.0:179\" or \"[::]:179\")"
+                    ),
+                ));
+            }
+        };
+        if addr.port() == 0 {
+            return Err(self.report(&value.span(), key, "port 0 is not usable (1..=65535)"));
+        }
+        Ok(addr)
+    }
+
+    fn peer(&mut self, i: usize, raw: &Spanned<RawPeer>, d: &Defaults) -> Checked<PeerConfig> {
+        let table = raw.span();
+        let this = format!("peer[{i}]");
+        let key = |k: &str| format!("peer[{i}].{k}");
+        let p = raw.get_ref();
+
+        let address = self.required(&p.address, &table, &this, "address", |v, a| {
+            let ip = v.parse(a, &key("address"), "an IP address")?;
+            v.unicast(a, &key("address"), ip, "a peer address")
+        });
+        let remote_asn = self.required(&p.remote_asn, &table, &this, "remote_asn", |v, n| {
+            v.asn(n, &key("remote_asn"))
+        });
+        let local_asn = self
+            .optional(&p.local_asn, |v, n| v.asn(n, &key("local_asn")))
+            .and_then(|asn| asn.or(d.asn).ok_or(Reported));
+        let local_address = self.optional(&p.local_address, |v, a| {
+            let ip = v.parse(a, &key("local_address"), "an IP address")?;
+            let ip = v.unicast(a, &key("local_address"), ip, "a local address")?;
+            match &address {
+                Ok(remote) if remote.is_ipv4() != ip.is_ipv4() => Err(v.report(
+                    &a.span(),
+                    &key("local_address"),
+                    format!(
+                        "{ip} is {} but the peer address {remote} is {}; \
+                         both ends of a session must be the same family",
+                        family(ip),
+                        family(*remote)
+                    ),
+                )),
+                _ => Ok(ip),
+            }
+        });
+        let port = self
+            .optional(&p.port, |v, n| v.port(n, &key("port")))
+            .map(|n| n.unwrap_or(BGP_PORT));
+        let hold_time = self
+            .optional(&p.hold_time, |v, h| v.hold_time(h, &key("hold_time")))
+            .map(|h| h.unwrap_or(d.hold_time));
+        let passive = match &p.passive {
+            Some(flag) if *flag.get_ref() && d.listens == Some(false) => Err(self.report(
+                &flag.span(),
+                &key("passive"),
+                "passive = true but [speaker] listen is not set, so vipd would never accept \
+                 this session and nobody would ever connect: set [speaker] listen \
+                 (e.g. \"0.0.0.0:179\") or remove passive",
+            )),
+            Some(flag) => Ok(*flag.get_ref()),
+            None => Ok(false),
+        };
+        let multihop = self.optional(&p.multihop, |v, n| {
+            let ttl = v.int(n, &key("multihop"), 1..=255, "; 1 = directly connected")?;
+            match (&remote_asn, &local_asn) {
+                (Ok(remote), Ok(local)) if remote == local => Err(v.report(
+                    &n.span(),
+                    &key("multihop"),
+                    format!(
+                        "multihop applies to eBGP only; this peer is iBGP \
+                         (remote_asn {remote} = local AS {local})"
+                    ),
+                )),
+                _ => Ok(ttl as u8),
+            }
+        });
+        let next_hop_ipv4 = self.optional(&p.next_hop_ipv4, |v, a| {
+            let ip: Ipv4Addr = v.parse(a, &key("next_hop_ipv4"), "an IPv4 address")?;
+            v.unicast(a, &key("next_hop_ipv4"), ip.into(), "a next hop")?;
+            Ok(ip)
+        });
+        let next_hop_ipv6 = self.optional(&p.next_hop_ipv6, |v, a| {
+            let ip: Ipv6Addr = v.parse(a, &key("next_hop_ipv6"), "an IPv6 address")?;
+            v.unicast(a, &key("next_hop_ipv6"), ip.into(), "a next hop")?;
+            Ok(ip)
+        });
+        let connect_retry = self.optional(&p.connect_retry, |v, c| {
+            let retry = v.seconds(c, &key("connect_retry"))?;
+            match d.connect_retry_max {
+                Some(max) if retry > max => Err(v.report(
+                    &c.span(),
+                    &key("connect_retry"),
+                    format!(
+                        "{}s is more than [speaker] connect_retry_max ({}s)",
+                        retry.as_secs(),
+                        max.as_secs()
+                    ),
+                )),
+                _ => Ok(retry),
+            }
+        });
+        let name = self.optional(&p.name, |v, n| v.name(n, &key("name")));
+        let description = p.description.as_ref().map(|d| d.get_ref().clone());
+        let enabled = p.enabled.as_ref().is_none_or(|e| *e.get_ref());
+
+        let address = address?;
+        Ok(PeerConfig {
+            name: name?.unwrap_or_else(|| address.to_string()),
+            description,
+            address,
+            remote_asn: remote_asn?,
+            local_asn: local_asn?,
+            local_address: local_address?,
+            port: port?,
+            hold_time: hold_time?,
+            passive: passive?,
+            multihop: multihop?,
+            next_hop_ipv4: next_hop_ipv4?,
+            next_hop_ipv6: next_hop_ipv6?,
+            connect_retry: connect_retry?.unwrap_or(d.connect_retry),
+            connect_retry_max: d.connect_retry_max.ok_or(Reported)?,
+            enabled,
+        })
+    }
+
+    /// Two `[[peer]]`s with the same address and port would fight over one session.
+    /// Judged on those two keys alone, so a mistake elsewhere does not hide it.
+    fn duplicate_peers(&mut self, raw: &[Spanned<RawPeer>]) {
+        let mut seen: HashMap<SocketAddr, (usize, usize)> = HashMap::new();
+        for (i, raw) in raw.iter().enumerate() {
+            let p = raw.get_ref();
+            let Some(address) = &p.address else { continue };
+            let Ok(ip) = address.get_ref().parse::<IpAddr>() else {
+                continue;
+            };
+            let port = match &p.port {
+                None => BGP_PORT,
+                Some(port) => match u16::try_from(*port.get_ref()) {
+                    Ok(port) => port,
+                    Err(_) => continue,
+                },
+            };
+            let remote = SocketAddr::new(ip, port);
+            match seen.get(&remote) {
+                Some(&(first, first_line)) => {
+                    self.report(
+                        &address.span(),
+                        &format!("peer[{i}].address"),
+                        format!(
+                            "duplicate peer {ip} port {port}: already peer[{first}] (line {first_line})"
+                        ),
+                    );
+                }
+                None => {
+                    let line = self.source.location(address.span().start).line;
+                    seen.insert(remote, (i, line));
+                }
+            }
+        }
+    }
+
+    fn vip(&mut self, i: usize, raw: &Spanned<RawVip>) -> Checked<VipConfig> {
+        let table = raw.span();
+        let this = format!("vip[{i}]");
+        let key = |k: &str| format!("vip[{i}].{k}");
+        let p = raw.get_ref();
+
+        let prefix = self.required(&p.prefix, &table, &this, "prefix", |v, s| {
+            v.prefix(s, &key("prefix"))
+        });
+        let communities = self.each(&p.communities, &key("communities"), |v, c, k| {
+            c.get_ref()
+                .parse()
+                .map_err(|e| v.report(&c.span(), k, format!("{e}")))
+        });
+        let large_communities =
+            self.each(&p.large_communities, &key("large_communities"), |v, c, k| {
+                c.get_ref()
+                    .parse()
+                    .map_err(|e| v.report(&c.span(), k, format!("{e}")))
+            });
+        let med = self.optional(&p.med, |v, n| {
+            Ok(v.int(n, &key("med"), 0..=u32::MAX.into(), "")? as u32)
+        });
+        let local_pref = self.optional(&p.local_pref, |v, n| {
+            Ok(v.int(n, &key("local_pref"), 0..=u32::MAX.into(), "")? as u32)
+        });
+        let as_path_prepend = self
+            .optional(&p.as_path_prepend, |v, n| {
+                Ok(v.int(n, &key("as_path_prepend"), 0..=MAX_PREPEND, "")? as u8)
+            })
+            .map(Option::unwrap_or_default);
+        // Health checks are not implemented yet, so no `[check.NAME]` table can
+        // exist and every name is unknown.
+        let checks = self.each(&p.checks, &key("checks"), |v, c, k| -> Checked<String> {
+            let name = c.get_ref();
+            Err(v.report(
+                &c.span(),
+                k,
+                format!("unknown check {name:?} (no [check.{name}] table)"),
+            ))
+        });
+        let name = self.optional(&p.name, |v, n| v.name(n, &key("name")));
+
+        let prefix = prefix?;
+        Ok(VipConfig {
+            name: name?.unwrap_or_else(|| prefix.to_string()),
+            prefix,
+            communities: communities?,
+            large_communities: large_communities?,
+            med: med?,
+            local_pref: local_pref?,
+            as_path_prepend: as_path_prepend?,
+            checks: checks?,
+        })
+    }
+
+    fn prefix(&mut self, value: &Spanned<String>, key: &str) -> Checked<IpNet> {
+        parse_prefix(value.get_ref()).map_err(|message| self.report(&value.span(), key, message))
+    }
+
+    /// The same prefix twice is a copy-paste mistake; judged on `prefix` alone.
+    fn duplicate_vips(&mut self, raw: &[Spanned<RawVip>]) {
+        let mut seen: HashMap<IpNet, (usize, usize)> = HashMap::new();
+        for (i, raw) in raw.iter().enumerate() {
+            let Some(text) = &raw.get_ref().prefix else {
+                continue;
+            };
+            let Ok(prefix) = parse_prefix(text.get_ref()) else {
+                continue;
+            };
+            match seen.get(&prefix) {
+                Some(&(first, first_line)) => {
+                    self.report(
+                        &text.span(),
+                        &format!("vip[{i}].prefix"),
+                        format!("duplicate prefix {prefix}: already vip[{first}] (line {first_line})"),
+                    );
+                }
+                None => {
+                    let line = self.source.location(text.span().start).line;
+                    seen.insert(prefix, (i, line));
+                }
+            }
+        }
+    }
+}
+
+/// A prefix with zero host bits; a bare address is a convenience for the host
+/// route /32 or /128.
+fn parse_prefix(text: &str) -> Result<IpNet, String> {
+    let prefix = match (text.parse::<IpNet>(), text.parse::<IpAddr>()) {
+        (Ok(net), _) => net,
+        (_, Ok(ip)) => IpNet::from(ip),
+        _ => return Err(format!("{text:?} is not an IP prefix")),
+    };
+    if prefix.trunc() != prefix {
+        return Err(format!(
+            "{text:?} has host bits set; did you mean \"{}\"?",
+            prefix.trunc()
+        ));
+    }
+    Ok(prefix)
+}
+
+fn family(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+}
