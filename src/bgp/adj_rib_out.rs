@@ -279,3 +279,252 @@ fn encode(msg: &Message) -> Bytes {
     wire::encode_message(msg, DecodeOptions::default(), &mut buf);
     buf.freeze()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bgp::wire::{AsSegmentKind, Community, LargeCommunity, MpNextHop};
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    fn peer(ebgp: bool) -> PeerRouting {
+        PeerRouting {
+            ebgp,
+            local_asn: 65001,
+            four_octet_as: true,
+            ipv4_unicast: true,
+            ipv6_unicast: true,
+            extended_nexthop_ipv4: false,
+            next_hop_v4: Some("10.255.1.2".parse().unwrap()),
+            next_hop_v6: Some("fd00:255:1::2".parse().unwrap()),
+        }
+    }
+
+    fn vip(prefix: &str) -> VipRoute {
+        VipRoute {
+            prefix: prefix.parse().unwrap(),
+            communities: vec![Community::new(65000, 100)],
+            large_communities: vec!["65000:1:1".parse::<LargeCommunity>().unwrap()],
+            med: Some(10),
+            local_pref: None,
+            as_path_prepend: 1,
+        }
+    }
+
+    fn set(routes: &[VipRoute]) -> DesiredSet {
+        Arc::new(routes.iter().map(|r| (r.prefix, r.clone())).collect())
+    }
+
+    fn decode(msgs: &[Bytes], peer: &PeerRouting) -> Vec<Update> {
+        msgs.iter()
+            .map(|m| {
+                assert!(m.len() <= wire::MAX_MESSAGE_LEN);
+                match wire::decode_message(m, peer.options()).unwrap() {
+                    Message::Update(u) => {
+                        assert!(u.errors.is_empty(), "{:?}", u.errors);
+                        u
+                    }
+                    other => panic!("not an UPDATE: {other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    fn attr<'a, T>(u: &'a Update, f: impl Fn(&'a PathAttribute) -> Option<T>) -> Option<T> {
+        u.attributes.iter().find_map(f)
+    }
+
+    #[test]
+    fn ebgp_route_carries_igp_origin_prepended_path_med_communities_and_next_hop() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let updates = decode(&rib.sync(&set(&[vip("198.18.0.10/32")])), &p);
+        assert_eq!(updates.len(), 1);
+        let u = &updates[0];
+        assert_eq!(u.nlri, vec!["198.18.0.10/32".parse().unwrap()]);
+        assert_eq!(
+            attr(u, |a| match a {
+                PathAttribute::Origin(o) => Some(*o),
+                _ => None,
+            }),
+            Some(Origin::Igp)
+        );
+        let path = attr(u, |a| match a {
+            PathAttribute::AsPath(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(path.segments.len(), 1);
+        assert_eq!(path.segments[0].kind, AsSegmentKind::Sequence);
+        assert_eq!(path.segments[0].asns, vec![65001, 65001]);
+        assert_eq!(
+            attr(u, |a| match a {
+                PathAttribute::NextHop(n) => Some(*n),
+                _ => None,
+            }),
+            Some("10.255.1.2".parse().unwrap())
+        );
+        assert!(u.attributes.contains(&PathAttribute::MultiExitDisc(10)));
+        assert!(u.attributes.contains(&PathAttribute::Communities(vec![Community::new(65000, 100)])));
+        assert!(u.attributes.iter().any(|a| matches!(a, PathAttribute::LargeCommunities(c) if c.len() == 1)));
+        // RFC 4271 5.1.5: no LOCAL_PREF on eBGP.
+        assert!(!u.attributes.iter().any(|a| matches!(a, PathAttribute::LocalPref(_))));
+    }
+
+    #[test]
+    fn ibgp_route_has_an_empty_as_path_and_local_pref() {
+        let p = peer(false);
+        let mut rib = AdjRibOut::new(p.clone());
+        let mut with_lp = vip("198.18.0.11/32");
+        with_lp.local_pref = Some(200);
+        let updates = decode(&rib.sync(&set(&[vip("198.18.0.10/32"), with_lp])), &p);
+        let lps: BTreeSet<u32> = updates
+            .iter()
+            .filter_map(|u| attr(u, |a| match a {
+                PathAttribute::LocalPref(v) => Some(*v),
+                _ => None,
+            }))
+            .collect();
+        assert_eq!(lps, BTreeSet::from([DEFAULT_LOCAL_PREF, 200]));
+        for u in &updates {
+            let path = attr(u, |a| match a {
+                PathAttribute::AsPath(p) => Some(p.clone()),
+                _ => None,
+            })
+            .unwrap();
+            assert!(path.segments.iter().all(|s| s.asns.is_empty()));
+        }
+    }
+
+    #[test]
+    fn two_octet_peer_gets_as_trans_and_the_real_path_in_as4_path() {
+        let p = PeerRouting {
+            local_asn: 4_200_000_001,
+            four_octet_as: false,
+            ..peer(true)
+        };
+        let mut rib = AdjRibOut::new(p.clone());
+        let msgs = rib.sync(&set(&[vip("198.18.0.10/32")]));
+        let u = &decode(&msgs, &p)[0];
+        let as4 = attr(u, |a| match a {
+            PathAttribute::As4Path(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("AS4_PATH");
+        assert_eq!(as4.segments[0].asns, vec![4_200_000_001, 4_200_000_001]);
+        let path = attr(u, |a| match a {
+            PathAttribute::AsPath(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(path.segments[0].asns, vec![23456, 23456]);
+    }
+
+    #[test]
+    fn ipv6_vip_goes_in_mp_reach_with_the_ipv6_next_hop() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let u = &decode(&rib.sync(&set(&[vip("fd00:198:18::10/128")])), &p)[0];
+        let mp = u.mp_reach().expect("MP_REACH_NLRI");
+        assert_eq!((mp.afi, mp.safi), (Afi::Ipv6, Safi::Unicast));
+        assert_eq!(mp.nlri, vec!["fd00:198:18::10/128".parse::<IpNet>().unwrap()]);
+        assert!(matches!(mp.next_hop, MpNextHop::Ipv6 { global, .. } if global == "fd00:255:1::2".parse::<Ipv6Addr>().unwrap()));
+        assert!(u.nlri.is_empty());
+    }
+
+    #[test]
+    fn ipv4_vip_over_an_ipv6_only_session_uses_rfc_8950_when_negotiated() {
+        let p = PeerRouting {
+            extended_nexthop_ipv4: true,
+            next_hop_v4: None,
+            ..peer(true)
+        };
+        let mut rib = AdjRibOut::new(p.clone());
+        let u = &decode(&rib.sync(&set(&[vip("198.18.0.10/32")])), &p)[0];
+        let mp = u.mp_reach().expect("MP_REACH_NLRI");
+        assert_eq!((mp.afi, mp.safi), (Afi::Ipv4, Safi::Unicast));
+        assert!(matches!(mp.next_hop, MpNextHop::Ipv6 { .. }));
+    }
+
+    #[test]
+    fn a_vip_without_a_usable_next_hop_is_reported_not_sent() {
+        let p = PeerRouting {
+            next_hop_v4: None,
+            ..peer(true)
+        };
+        let mut rib = AdjRibOut::new(p);
+        let msgs = rib.sync(&set(&[vip("198.18.0.10/32")]));
+        assert!(msgs.is_empty());
+        assert_eq!(rib.unsendable().len(), 1);
+        assert!(rib.unsendable()[0].reason.contains("next_hop_ipv4"));
+    }
+
+    #[test]
+    fn initial_table_ends_with_end_of_rib_for_each_family() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let updates = decode(&rib.initial(&set(&[vip("198.18.0.10/32")])), &p);
+        let eors: Vec<_> = updates.iter().filter_map(Update::is_end_of_rib).collect();
+        assert_eq!(eors, vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)]);
+        assert_eq!(updates.len(), 3);
+    }
+
+    #[test]
+    fn sync_sends_only_what_changed() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let a = vip("198.18.0.10/32");
+        let b = vip("198.18.0.11/32");
+        rib.sync(&set(&[a.clone(), b.clone()]));
+        assert!(rib.sync(&set(&[a.clone(), b.clone()])).is_empty(), "no change, nothing sent");
+
+        // Withdraw b.
+        let updates = decode(&rib.sync(&set(std::slice::from_ref(&a))), &p);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].withdrawn, vec![b.prefix.to_string().parse().unwrap()]);
+        assert!(updates[0].nlri.is_empty());
+
+        // Change a's MED: re-announced in place, nothing withdrawn.
+        let mut a2 = a.clone();
+        a2.med = Some(50);
+        let updates = decode(&rib.sync(&set(&[a2])), &p);
+        assert_eq!(updates.len(), 1);
+        assert!(updates[0].withdrawn.is_empty());
+        assert!(updates[0].attributes.contains(&PathAttribute::MultiExitDisc(50)));
+        assert_eq!(rib.advertised_count(), 1);
+    }
+
+    #[test]
+    fn many_vips_with_the_same_attributes_share_few_updates() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let routes: Vec<VipRoute> = (0..2000u32)
+            .map(|i| {
+                let a = std::net::Ipv4Addr::from(0xC612_0000 + i);
+                vip(&format!("{a}/32"))
+            })
+            .collect();
+        let msgs = rib.sync(&set(&routes));
+        // 5 bytes per /32 and under 100 bytes of attributes: ~800 per message.
+        assert!(msgs.len() <= 3, "{} messages", msgs.len());
+        let updates = decode(&msgs, &p);
+        let n: usize = updates.iter().map(|u| u.nlri.len()).sum();
+        assert_eq!(n, 2000);
+        let all = decode(&rib.withdraw_all(), &p);
+        let n: usize = all.iter().map(|u| u.withdrawn.len()).sum();
+        assert_eq!(n, 2000);
+        assert_eq!(rib.advertised_count(), 0);
+    }
+
+    #[test]
+    fn route_refresh_resends_the_whole_family() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let desired = set(&[vip("198.18.0.10/32"), vip("fd00:198:18::10/128")]);
+        rib.sync(&desired);
+        let updates = decode(&rib.refresh(&desired, Afi::Ipv6), &p);
+        assert_eq!(updates.len(), 1);
+        assert!(updates[0].mp_reach().is_some());
+        assert_eq!(rib.advertised_count(), 2);
+    }
+}

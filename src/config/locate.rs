@@ -49,14 +49,14 @@ impl<'a> Source<'a> {
     }
 }
 
-/// The key path of every key and value in a document, by span.
+/// The key path of every key (and array element) in a document, by where it starts.
 ///
 /// serde reports an unknown key or a wrong type with a span but not with the
 /// path of tables that leads to it; this index, built from a second,
 /// schema-free parse, supplies the path. Best effort: it is empty if that parse
-/// fails (a syntax error, which has no key path anyway).
+/// fails (a date-time value, which toml presents as a table without spans).
 pub(crate) struct KeyIndex {
-    entries: Vec<(Range<usize>, String)>,
+    entries: Vec<(usize, String)>,
 }
 
 impl KeyIndex {
@@ -68,17 +68,18 @@ impl KeyIndex {
         KeyIndex { entries }
     }
 
-    /// The path of the innermost key or value whose span contains `offset`.
+    /// The path of the key or element that starts last at or before `offset`:
+    /// serde's spans point at a key or at its value, which follows the key.
     pub(crate) fn path_at(&self, offset: usize) -> Option<&str> {
         self.entries
             .iter()
-            .filter(|(span, _)| span.start <= offset && offset < span.end.max(span.start + 1))
-            .min_by_key(|(span, _)| span.len())
+            .filter(|(start, _)| *start <= offset)
+            .max_by_key(|(start, _)| *start)
             .map(|(_, path)| path.as_str())
     }
 }
 
-fn walk(node: &Node, path: &str, entries: &mut Vec<(Range<usize>, String)>) {
+fn walk(node: &Node, path: &str, entries: &mut Vec<(usize, String)>) {
     match node {
         Node::Leaf => {}
         Node::Table(pairs) => {
@@ -88,28 +89,29 @@ fn walk(node: &Node, path: &str, entries: &mut Vec<(Range<usize>, String)>) {
                 } else {
                     format!("{path}.{}", key.get_ref())
                 };
-                entries.push((key.span(), child.clone()));
-                entries.push((value.span(), child.clone()));
-                walk(value.get_ref(), &child, entries);
+                entries.push((key.span().start, child.clone()));
+                walk(value, &child, entries);
             }
         }
         Node::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let child = format!("{path}[{i}]");
-                entries.push((item.span(), child.clone()));
+                entries.push((item.span().start, child.clone()));
                 walk(item.get_ref(), &child, entries);
             }
         }
     }
 }
 
-/// Any TOML value, keeping only its shape and the spans of keys and values.
+/// Any TOML value, keeping only its shape and where keys and array elements start.
+///
+/// Table values are not [`Spanned`]: toml gives an implicit table (`a` in
+/// `[a.b]`) no span, and asking for one would fail the whole parse.
 enum Node {
     Leaf,
-    Table(Vec<(Spanned<String>, Spanned<Node>)>),
+    Table(Vec<(Spanned<String>, Node)>),
     Array(Vec<Spanned<Node>>),
 }
-
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(NodeVisitor)
