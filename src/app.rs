@@ -83,5 +83,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
     if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
         warn!("some sessions did not close in time");
     }
+    info!("stopped");
     Ok(())
 }

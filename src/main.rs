@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "vipd", version, about = "Routed virtual IPs: announce health-checked VIPs over BGP")]
+#[command(
+    name = "vipd",
+    version,
+    about = "Routed virtual IPs: announce health-checked VIPs over BGP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,6 +70,7 @@ fn run(path: PathBuf, format: LogFormat, level: &str) -> ExitCode {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -89,7 +94,10 @@ fn run(path: PathBuf, format: LogFormat, level: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(vipd::app::run(config, shutdown_signal())) {
+    let result = runtime.block_on(vipd::app::run(config, shutdown_signal()));
+    // Do not wait for stragglers: everything that mattered was flushed by run().
+    runtime.shutdown_timeout(std::time::Duration::from_millis(50));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -1,14 +1,12 @@
 //! From byte spans to what a user can find in their editor: line, column and key path.
 
-use std::ops::Range;
-
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::{ConfigError, Location};
+use super::Location;
 
-/// The text being parsed and its name, for turning spans into [`ConfigError`]s.
+/// The text being parsed and its name, for turning spans into [`super::ConfigError`]s.
 pub(crate) struct Source<'a> {
     pub(crate) text: &'a str,
     pub(crate) file: &'a str,
@@ -32,21 +30,6 @@ impl<'a> Source<'a> {
             column: before[line_start..].chars().count() + 1,
         }
     }
-
-    /// An error at `span` about the key at `key`.
-    pub(crate) fn error(
-        &self,
-        span: &Range<usize>,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError {
-            file: self.file.to_string(),
-            location: Some(self.location(span.start)),
-            key: Some(key.into()),
-            message: message.into(),
-        }
-    }
 }
 
 /// The key path of every key (and array element) in a document, by where it starts.
@@ -66,6 +49,14 @@ impl KeyIndex {
             walk(&root, "", &mut entries);
         }
         KeyIndex { entries }
+    }
+
+    /// Where the key or element at `path` starts.
+    pub(crate) fn start_of(&self, path: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .find(|(_, p)| p == path)
+            .map(|(start, _)| *start)
     }
 
     /// The path of the key or element that starts last at or before `offset`:

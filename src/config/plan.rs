@@ -105,7 +105,11 @@ fn vip(out: &mut String, v: &VipConfig) {
         let _ = writeln!(out, "    communities {}", list.join(" "));
     }
     if !v.large_communities.is_empty() {
-        let list: Vec<String> = v.large_communities.iter().map(ToString::to_string).collect();
+        let list: Vec<String> = v
+            .large_communities
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let _ = writeln!(out, "    large communities {}", list.join(" "));
     }
     if let Some(med) = v.med {
@@ -115,12 +119,20 @@ fn vip(out: &mut String, v: &VipConfig) {
         let _ = writeln!(out, "    local preference {lp} (iBGP peers only)");
     }
     if v.as_path_prepend > 0 {
-        let _ = writeln!(out, "    AS path prepended {} extra times", v.as_path_prepend);
+        let _ = writeln!(
+            out,
+            "    AS path prepended {} extra times",
+            v.as_path_prepend
+        );
     }
     let _ = if v.checks.is_empty() {
         writeln!(out, "    always announced (no checks)")
     } else {
-        writeln!(out, "    announced while checks pass: {}", v.checks.join(", "))
+        writeln!(
+            out,
+            "    announced while checks pass: {}",
+            v.checks.join(", ")
+        )
     };
 }
 

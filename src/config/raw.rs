@@ -17,7 +17,8 @@ type S<T> = Spanned<T>;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
-    pub(crate) speaker: Option<S<RawSpeaker>>,
+    /// Not `Spanned`: see `validate::Validator::speaker`.
+    pub(crate) speaker: Option<RawSpeaker>,
     #[serde(default)]
     pub(crate) peer: Vec<S<RawPeer>>,
     #[serde(default)]
@@ -141,7 +142,8 @@ fn unknown_key(rest: &str) -> Option<String> {
     let closest = known
         .iter()
         .map(|k| (edit_distance(key, k), *k))
-        .filter(|(d, _)| *d <= 2)
+        // Close enough to be a typo, but not so short that anything matches.
+        .filter(|(d, _)| *d <= 2 && 3 * d <= key.chars().count())
         .min();
     Some(match closest {
         // Not yet: health checks are the next piece of work.

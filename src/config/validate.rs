@@ -13,7 +13,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::locate::Source;
+use super::locate::{KeyIndex, Source};
 use super::raw::{RawConfig, RawPeer, RawSpeaker, RawVip};
 use super::{BGP_PORT, Config, ConfigError, PeerConfig, Speaker, VipConfig};
 
@@ -95,26 +95,32 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn report(&mut self, span: &Range<usize>, key: &str, message: impl Into<String>) -> Reported {
-        self.errors.push(self.source.error(span, key, message));
+        self.report_at(Some(span.start), key, message)
+    }
+
+    /// Like `report`, for a place that may not be known.
+    fn report_at(&mut self, at: Option<usize>, key: &str, message: impl Into<String>) -> Reported {
+        self.errors.push(ConfigError {
+            file: self.source.file.to_string(),
+            location: at.map(|offset| self.source.location(offset)),
+            key: Some(key.to_string()),
+            message: message.into(),
+        });
         Reported
     }
 
-    /// Checks a key that must be present in the table at `table`.
+    /// Checks a key that must be present in the table that starts at `table`.
     fn required<R, T>(
         &mut self,
         value: &Option<Spanned<R>>,
-        table: &Range<usize>,
+        table: Option<usize>,
         table_key: &str,
         name: &str,
         check: impl FnOnce(&mut Self, &Spanned<R>) -> Checked<T>,
     ) -> Checked<T> {
         match value {
             Some(value) => check(self, value),
-            None => Err(self.report(
-                table,
-                table_key,
-                format!("missing required key `{name}`"),
-            )),
+            None => Err(self.report_at(table, table_key, format!("missing required key `{name}`"))),
         }
     }
 
@@ -209,14 +215,23 @@ impl Validator<'_> {
     }
 
     fn parse<T: FromStr>(&mut self, value: &Spanned<String>, key: &str, what: &str) -> Checked<T> {
-        value
-            .get_ref()
-            .parse()
-            .map_err(|_| self.report(&value.span(), key, format!("{:?} is not {what}", value.get_ref())))
+        value.get_ref().parse().map_err(|_| {
+            self.report(
+                &value.span(),
+                key,
+                format!("{:?} is not {what}", value.get_ref()),
+            )
+        })
     }
 
     /// Refuses addresses that cannot be one end of a session or a next hop.
-    fn unicast(&mut self, value: &Spanned<String>, key: &str, ip: IpAddr, role: &str) -> Checked<IpAddr> {
+    fn unicast(
+        &mut self,
+        value: &Spanned<String>,
+        key: &str,
+        ip: IpAddr,
+        role: &str,
+    ) -> Checked<IpAddr> {
         let problem = if ip.is_unspecified() {
             "unspecified"
         } else if ip.is_multicast() {
@@ -241,14 +256,13 @@ impl Validator<'_> {
         }
     }
 
-    fn speaker(&mut self, raw: Option<&Spanned<RawSpeaker>>) -> (Checked<Speaker>, Defaults) {
-        let Some(raw) = raw else {
-            self.errors.push(ConfigError {
-                file: self.source.file.to_string(),
-                location: None,
-                key: Some("speaker".into()),
-                message: "missing the [speaker] table (it sets at least asn and router_id)".into(),
-            });
+    fn speaker(&mut self, s: Option<&RawSpeaker>) -> (Checked<Speaker>, Defaults) {
+        let Some(s) = s else {
+            self.report_at(
+                None,
+                "speaker",
+                "missing the [speaker] table (it sets at least asn and router_id)",
+            );
             let defaults = Defaults {
                 asn: None,
                 hold_time: DEFAULT_HOLD_TIME,
@@ -258,12 +272,13 @@ impl Validator<'_> {
             };
             return (Err(Reported), defaults);
         };
-        let table = raw.span();
-        let s = raw.get_ref();
-        let asn = self.required(&s.asn, &table, "speaker", "asn", |v, n| {
+        // Not `Spanned` in the raw struct: toml gives no span to a table made
+        // of dotted keys (`speaker.asn = 1`), and `Spanned` would refuse it.
+        let table = KeyIndex::build(self.source.text).start_of("speaker");
+        let asn = self.required(&s.asn, table, "speaker", "asn", |v, n| {
             v.asn(n, "speaker.asn")
         });
-        let router_id = self.required(&s.router_id, &table, "speaker", "router_id", |v, r| {
+        let router_id = self.required(&s.router_id, table, "speaker", "router_id", |v, r| {
             v.router_id(r)
         });
         let listen = self.optional(&s.listen, |v, l| v.listen(l));
@@ -271,7 +286,9 @@ impl Validator<'_> {
             .optional(&s.hold_time, |v, h| v.hold_time(h, "speaker.hold_time"))
             .map(|h| h.unwrap_or(DEFAULT_HOLD_TIME));
         let connect_retry = self
-            .optional(&s.connect_retry, |v, c| v.seconds(c, "speaker.connect_retry"))
+            .optional(&s.connect_retry, |v, c| {
+                v.seconds(c, "speaker.connect_retry")
+            })
             .map(|c| c.unwrap_or(Duration::from_secs(DEFAULT_CONNECT_RETRY)));
         let mut connect_retry_max = self
             .optional(&s.connect_retry_max, |v, c| {
@@ -282,13 +299,13 @@ impl Validator<'_> {
             && initial > max
         {
             // Report on whichever key the user wrote; max if both.
-            let (span, key) = match (&s.connect_retry_max, &s.connect_retry) {
-                (Some(m), _) => (m.span(), "speaker.connect_retry_max"),
-                (None, Some(c)) => (c.span(), "speaker.connect_retry"),
-                (None, None) => (table.clone(), "speaker"),
+            let (at, key) = match (&s.connect_retry_max, &s.connect_retry) {
+                (Some(m), _) => (Some(m.span().start), "speaker.connect_retry_max"),
+                (None, Some(c)) => (Some(c.span().start), "speaker.connect_retry"),
+                (None, None) => (table, "speaker"),
             };
-            connect_retry_max = Err(self.report(
-                &span,
+            connect_retry_max = Err(self.report_at(
+                at,
                 key,
                 format!(
                     "connect_retry_max ({}s) is less than connect_retry ({}s); \
@@ -372,16 +389,16 @@ impl Validator<'_> {
     }
 
     fn peer(&mut self, i: usize, raw: &Spanned<RawPeer>, d: &Defaults) -> Checked<PeerConfig> {
-        let table = raw.span();
+        let table = Some(raw.span().start);
         let this = format!("peer[{i}]");
         let key = |k: &str| format!("peer[{i}].{k}");
         let p = raw.get_ref();
 
-        let address = self.required(&p.address, &table, &this, "address", |v, a| {
+        let address = self.required(&p.address, table, &this, "address", |v, a| {
             let ip = v.parse(a, &key("address"), "an IP address")?;
             v.unicast(a, &key("address"), ip, "a peer address")
         });
-        let remote_asn = self.required(&p.remote_asn, &table, &this, "remote_asn", |v, n| {
+        let remote_asn = self.required(&p.remote_asn, table, &this, "remote_asn", |v, n| {
             v.asn(n, &key("remote_asn"))
         });
         let local_asn = self
@@ -521,12 +538,12 @@ impl Validator<'_> {
     }
 
     fn vip(&mut self, i: usize, raw: &Spanned<RawVip>) -> Checked<VipConfig> {
-        let table = raw.span();
+        let table = Some(raw.span().start);
         let this = format!("vip[{i}]");
         let key = |k: &str| format!("vip[{i}].{k}");
         let p = raw.get_ref();
 
-        let prefix = self.required(&p.prefix, &table, &this, "prefix", |v, s| {
+        let prefix = self.required(&p.prefix, table, &this, "prefix", |v, s| {
             v.prefix(s, &key("prefix"))
         });
         let communities = self.each(&p.communities, &key("communities"), |v, c, k| {
@@ -534,12 +551,15 @@ impl Validator<'_> {
                 .parse()
                 .map_err(|e| v.report(&c.span(), k, format!("{e}")))
         });
-        let large_communities =
-            self.each(&p.large_communities, &key("large_communities"), |v, c, k| {
+        let large_communities = self.each(
+            &p.large_communities,
+            &key("large_communities"),
+            |v, c, k| {
                 c.get_ref()
                     .parse()
                     .map_err(|e| v.report(&c.span(), k, format!("{e}")))
-            });
+            },
+        );
         let med = self.optional(&p.med, |v, n| {
             Ok(v.int(n, &key("med"), 0..=u32::MAX.into(), "")? as u32)
         });
@@ -595,7 +615,9 @@ impl Validator<'_> {
                     self.report(
                         &text.span(),
                         &format!("vip[{i}].prefix"),
-                        format!("duplicate prefix {prefix}: already vip[{first}] (line {first_line})"),
+                        format!(
+                            "duplicate prefix {prefix}: already vip[{first}] (line {first_line})"
+                        ),
                     );
                 }
                 None => {

@@ -36,10 +36,6 @@ impl Timers {
         self.due[timer as usize] = None;
     }
 
-    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.due[timer as usize]
-    }
-
     /// True once, and clears the timer, when it is due at `now`.
     pub(crate) fn take_expired(&mut self, timer: Timer, now: Instant) -> bool {
         match self.due[timer as usize] {

@@ -60,7 +60,7 @@ pub enum PathAttribute {
     /// RFC 8092 (type 32).
     LargeCommunities(Vec<LargeCommunity>),
     /// An optional attribute we do not interpret, with the flags received
-    /// (the extended-length bit is recomputed on encode).
+    /// minus the extended-length bit (recomputed on encode from the length).
     Unknown { flags: u8, type_code: u8, value: Bytes },
 }
 
@@ -371,7 +371,9 @@ pub(crate) fn decode_attribute(
             .into());
         }
         return Ok(Decoded::Ok(PathAttribute::Unknown {
-            flags,
+            // The extended-length bit describes the framing, not the
+            // attribute: it is recomputed on encode.
+            flags: flags & !attr_flags::EXTENDED_LENGTH,
             type_code,
             value: Bytes::copy_from_slice(value),
         }));
@@ -520,19 +522,14 @@ pub(crate) fn decode_attribute(
             ),
             None => return drop(Withdraw, "LARGE_COMMUNITY length is not a non-zero multiple of 12"),
         },
-        AttributeType::Unknown(_) => unreachable_unknown(flags, type_code, value),
+        // Handled before the flags check (`expected_flags()` is `None`).
+        AttributeType::Unknown(_) => PathAttribute::Unknown {
+            flags,
+            type_code,
+            value: Bytes::copy_from_slice(value),
+        },
     };
     Ok(Decoded::Ok(attr))
-}
-
-/// `expected_flags()` is `None` exactly for `Unknown`, handled above; this
-/// keeps the match total without a panic.
-fn unreachable_unknown(flags: u8, type_code: u8, value: &[u8]) -> PathAttribute {
-    PathAttribute::Unknown {
-        flags,
-        type_code,
-        value: Bytes::copy_from_slice(value),
-    }
 }
 
 /// The `n`-octet chunks of a value whose length is a non-zero multiple of `n`.

@@ -201,6 +201,16 @@ pub struct AttributeError {
     pub reason: String,
 }
 
+impl std::fmt::Display for AttributeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "attribute type {}: {} ({:?})",
+            self.type_code, self.reason, self.action
+        )
+    }
+}
+
 impl AttributeError {
     pub(crate) fn new(type_code: u8, action: Rfc7606Action, reason: impl Into<String>) -> Self {
         AttributeError {

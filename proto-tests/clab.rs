@@ -1,0 +1,281 @@
+//! Runs a containerlab topology file with network namespaces instead of
+//! containers, so `containerlab deploy` and these tests use the same files.
+//!
+//! What is read from `containerlab/<name>.clab.yml`:
+//! - `topology.nodes.<node>`: one namespace per node; its `exec` lines run in
+//!   it (as containerlab runs them in the container after deploy); its
+//!   `binds` name the node's config, and the config's file name says which
+//!   daemon to start with it: `vipd.toml` -> vipd, `bird.conf` -> BIRD,
+//!   `frr.conf` -> FRR (zebra + bgpd; a bound `daemons` file must enable
+//!   bgpd), `gobgpd.toml` -> GoBGP. `kind`, `image` and `cmd` are for
+//!   containerlab only.
+//! - `topology.links[].endpoints: ["a:eth1", "b:eth1"]`: one veth pair per
+//!   link, each end carrying its endpoint's interface name in its namespace.
+//!
+//! Configs are used in place: nothing in them is rewritten. Only the
+//! per-process paths (control socket, pid file, FRR pathspace) are chosen here,
+//! on the command line.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::harness::{Bird, Frr, Gobgp, Lab, Netns, Router, Vipd};
+
+/// Where the topology files live.
+pub fn topology_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("containerlab")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TopologyFile {
+    pub name: String,
+    pub topology: Topology,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Topology {
+    pub nodes: BTreeMap<String, NodeDef>,
+    #[serde(default)]
+    pub links: Vec<LinkDef>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NodeDef {
+    pub kind: String,
+    pub image: Option<String>,
+    #[serde(default)]
+    pub binds: Vec<String>,
+    #[serde(default)]
+    pub exec: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinkDef {
+    pub endpoints: [String; 2],
+}
+
+impl TopologyFile {
+    /// Reads `containerlab/<name>.clab.yml`.
+    pub fn load(name: &str) -> TopologyFile {
+        let path = topology_dir().join(format!("{name}.clab.yml"));
+        let text = fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        serde_yaml::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not a containerlab topology: {e}", path.display()))
+    }
+}
+
+/// A bind's host side, resolved against the topology directory as
+/// containerlab does.
+fn bind_source(bind: &str) -> PathBuf {
+    let source = bind.split(':').next().unwrap_or(bind);
+    topology_dir().join(source)
+}
+
+/// What a node runs, decided from its bound config.
+pub enum Daemon {
+    Vipd(Vipd),
+    Router(Box<dyn Router>),
+    /// A plain host (no daemon config bound).
+    None,
+}
+
+pub struct Node {
+    pub ns: Netns,
+    pub daemon: Daemon,
+}
+
+/// A topology instantiated in namespaces. Dropping it tears everything down
+/// (the [`Lab`] does), and prints all logs if the test is failing.
+pub struct Deployment {
+    pub name: String,
+    nodes: BTreeMap<String, Node>,
+    // Last, so the nodes' handles go first; the lab then kills every process
+    // and deletes every namespace.
+    lab: Lab,
+}
+
+impl Deployment {
+    /// Namespaces, links and `exec` lines of `containerlab/<name>.clab.yml`,
+    /// with no daemon started yet.
+    pub fn create(name: &str) -> Deployment {
+        let file = TopologyFile::load(name);
+        let lab = Lab::new();
+        let mut nodes = BTreeMap::new();
+        for (node, def) in &file.topology.nodes {
+            let ns = lab.add_netns(node);
+            let daemon = daemon_for(&ns, node, def);
+            nodes.insert(node.clone(), Node { ns, daemon });
+        }
+        for link in &file.topology.links {
+            let [(a, a_if), (b, b_if)] = link.endpoints.clone().map(|e| {
+                let (node, ifname) = e
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("link endpoint {e:?} is not node:interface"));
+                (node.to_string(), ifname.to_string())
+            });
+            let ns_of = |n: &str| {
+                &nodes
+                    .get(n)
+                    .unwrap_or_else(|| panic!("link endpoint names unknown node {n:?}"))
+                    .ns
+            };
+            lab.link(ns_of(&a), &a_if, ns_of(&b), &b_if);
+        }
+        for (node, def) in &file.topology.nodes {
+            for line in &def.exec {
+                nodes[node]
+                    .ns
+                    .sh(line)
+                    .unwrap_or_else(|e| panic!("{name}: exec on {node} failed: {e}"));
+            }
+        }
+        Deployment {
+            name: file.name,
+            nodes,
+            lab,
+        }
+    }
+
+    /// [`Deployment::create`], then every router, then every vipd.
+    pub fn up(name: &str) -> Deployment {
+        let mut deployment = Deployment::create(name);
+        deployment.start_routers();
+        deployment.start_vipds();
+        deployment
+    }
+
+    pub fn start_routers(&mut self) {
+        for (node, n) in &mut self.nodes {
+            if let Daemon::Router(router) = &mut n.daemon {
+                router
+                    .start()
+                    .unwrap_or_else(|e| panic!("cannot start {node}: {e}"));
+            }
+        }
+    }
+
+    pub fn start_vipds(&mut self) {
+        for (node, n) in &mut self.nodes {
+            if let Daemon::Vipd(vipd) = &mut n.daemon {
+                vipd.start()
+                    .unwrap_or_else(|e| panic!("cannot start vipd on {node}: {e}"));
+            }
+        }
+    }
+
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+
+    pub fn ns(&self, node: &str) -> &Netns {
+        &self.node(node).ns
+    }
+
+    fn node(&self, node: &str) -> &Node {
+        self.nodes
+            .get(node)
+            .unwrap_or_else(|| panic!("{} has no node {node:?}", self.name))
+    }
+
+    fn node_mut(&mut self, node: &str) -> &mut Node {
+        let name = self.name.clone();
+        self.nodes
+            .get_mut(node)
+            .unwrap_or_else(|| panic!("{name} has no node {node:?}"))
+    }
+
+    pub fn router(&self, node: &str) -> &dyn Router {
+        match &self.node(node).daemon {
+            Daemon::Router(r) => r.as_ref(),
+            _ => panic!("{node} is not a router"),
+        }
+    }
+
+    pub fn router_mut(&mut self, node: &str) -> &mut dyn Router {
+        match &mut self.node_mut(node).daemon {
+            Daemon::Router(r) => r.as_mut(),
+            _ => panic!("{node} is not a router"),
+        }
+    }
+
+    pub fn vipd(&self, node: &str) -> &Vipd {
+        match &self.node(node).daemon {
+            Daemon::Vipd(v) => v,
+            _ => panic!("{node} is not a vipd"),
+        }
+    }
+
+    pub fn vipd_mut(&mut self, node: &str) -> &mut Vipd {
+        match &mut self.node_mut(node).daemon {
+            Daemon::Vipd(v) => v,
+            _ => panic!("{node} is not a vipd"),
+        }
+    }
+
+    /// Mutable access to two different nodes' daemons at once (to restart a
+    /// router and a vipd back to back).
+    pub fn router_and_vipd_mut(
+        &mut self,
+        router: &str,
+        vipd: &str,
+    ) -> (&mut dyn Router, &mut Vipd) {
+        assert_ne!(router, vipd);
+        let mut router_daemon = None;
+        let mut vipd_daemon = None;
+        for (name, node) in &mut self.nodes {
+            if name == router {
+                router_daemon = Some(&mut node.daemon);
+            } else if name == vipd {
+                vipd_daemon = Some(&mut node.daemon);
+            }
+        }
+        match (router_daemon, vipd_daemon) {
+            (Some(Daemon::Router(r)), Some(Daemon::Vipd(v))) => (r.as_mut(), v),
+            _ => panic!("{} has no router {router:?} and vipd {vipd:?}", self.name),
+        }
+    }
+}
+
+fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
+    let mut daemon = Daemon::None;
+    let mut frr_daemons_file = None;
+    for bind in &def.binds {
+        let source = bind_source(bind);
+        let file_name = source
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let found = match file_name.as_str() {
+            "vipd.toml" => Daemon::Vipd(Vipd::new(ns.clone(), node, source)),
+            "bird.conf" => Daemon::Router(Box::new(Bird::new(ns.clone(), node, source))),
+            "frr.conf" => Daemon::Router(Box::new(Frr::new(ns.clone(), node, source))),
+            "gobgpd.toml" => Daemon::Router(Box::new(Gobgp::new(ns.clone(), node, source))),
+            "daemons" => {
+                frr_daemons_file = Some(source);
+                continue;
+            }
+            _ => continue,
+        };
+        assert!(
+            matches!(daemon, Daemon::None),
+            "node {node} binds more than one daemon config"
+        );
+        assert!(source.is_file(), "{node}: bound config {} is missing", source.display());
+        daemon = found;
+    }
+    if let Some(daemons) = frr_daemons_file {
+        let text = fs::read_to_string(&daemons)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", daemons.display()));
+        assert!(
+            text.lines().any(|l| l.trim() == "bgpd=yes"),
+            "{}: bgpd must be enabled (bgpd=yes)",
+            daemons.display()
+        );
+    }
+    daemon
+}

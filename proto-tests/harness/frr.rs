@@ -1,0 +1,264 @@
+//! FRR: zebra + bgpd with a pathspace (`-N`) unique to the lab, so
+//! `vtysh -N <pathspace>` reaches exactly these daemons. The integrated config
+//! (frr.conf) is applied with `vtysh -f` once both daemons answer, the way
+//! `vtysh -b` applies it at boot in the FRR container.
+//!
+//! Running as root: the daemons still drop to the `frr` user, so their run
+//! directory `/var/run/frr/<pathspace>` is created owned by frr. `-P 0` turns
+//! off the TCP vty (one would clash with the namespace's other daemons).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::lab::Netns;
+use super::router::{Origin, RouteEntry, Router, RouterKind};
+use super::{require_binary, wait_until};
+
+const ZEBRA: &str = "/usr/lib/frr/zebra";
+const BGPD: &str = "/usr/lib/frr/bgpd";
+const VTYSH: &str = "/usr/bin/vtysh";
+const RUN_ROOT: &str = "/var/run/frr";
+const START_DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Frr {
+    ns: Netns,
+    name: String,
+    config: PathBuf,
+    pathspace: String,
+    zebra: Option<u32>,
+    bgpd: Option<u32>,
+}
+
+impl Frr {
+    /// An FRR for node `name` in `ns`, applying the integrated `config` as is.
+    pub fn new(ns: Netns, name: &str, config: PathBuf) -> Frr {
+        for binary in [ZEBRA, BGPD, VTYSH] {
+            require_binary(binary, "frr");
+        }
+        // `vpt-<pid>-<seq>` -> `vpt<pid>x<seq><node>`: a plain directory name
+        // that still starts with the owner pid for stale-run cleanup.
+        let id = ns.lab().id().replacen('-', "", 1).replace('-', "x");
+        let node: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        Frr {
+            ns,
+            name: name.to_string(),
+            config,
+            pathspace: format!("{id}{node}"),
+            zebra: None,
+            bgpd: None,
+        }
+    }
+
+    /// Runs one vtysh command against this FRR and returns its stdout.
+    pub fn vtysh(&self, command: &str) -> Result<String, String> {
+        let out = self
+            .ns
+            .exec(VTYSH, &["-N", &self.pathspace, "-c", command])?;
+        Ok(out.stdout)
+    }
+
+    fn vtysh_json(&self, command: &str) -> Result<Value, String> {
+        let text = self.vtysh(command)?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("FRR `{command}` gave non-JSON ({e}): {text}"))
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        PathBuf::from(RUN_ROOT).join(&self.pathspace)
+    }
+
+    fn spawn_daemon(&self, binary: &str, daemon: &str) -> Result<u32, String> {
+        self.ns.spawn(
+            &format!("{}-{daemon}", self.name),
+            binary,
+            &[
+                "-N",
+                &self.pathspace,
+                "-u",
+                "frr",
+                "-g",
+                "frr",
+                "-P",
+                "0",
+                "--log",
+                "stdout",
+                "--log-level",
+                "debugging",
+            ],
+        )
+    }
+
+    fn neighbor_json(&self, neighbor: IpAddr) -> Result<Value, String> {
+        let all = self.vtysh_json(&format!("show bgp neighbors {neighbor} json"))?;
+        all.get(neighbor.to_string())
+            .cloned()
+            .ok_or_else(|| format!("FRR has no neighbor {neighbor}: {all}"))
+    }
+}
+
+impl Router for Frr {
+    fn kind(&self) -> RouterKind {
+        RouterKind::Frr
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let run_dir = self.run_dir();
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+        self.ns.lab().add_run_dir(run_dir.clone());
+        let chown = Command::new("chown")
+            .arg("frr:frr")
+            .arg(&run_dir)
+            .status()
+            .map_err(|e| format!("chown {}: {e}", run_dir.display()))?;
+        if !chown.success() {
+            return Err(format!("chown frr:frr {} failed", run_dir.display()));
+        }
+        let zebra = self.spawn_daemon(ZEBRA, "zebra")?;
+        self.zebra = Some(zebra);
+        let lab = self.ns.lab().clone();
+        wait_until(START_DEADLINE, || {
+            if !lab.is_running(zebra) {
+                return Err("zebra exited; see its log".to_string());
+            }
+            if run_dir.join("zserv.api").exists() && run_dir.join("zebra.vty").exists() {
+                Ok(())
+            } else {
+                Err("zebra sockets not there yet".to_string())
+            }
+        })
+        .map_err(|e| format!("FRR {} zebra did not start: {e}", self.name))?;
+        let bgpd = self.spawn_daemon(BGPD, "bgpd")?;
+        self.bgpd = Some(bgpd);
+        wait_until(START_DEADLINE, || {
+            if !lab.is_running(bgpd) {
+                return Err("bgpd exited; see its log".to_string());
+            }
+            if !run_dir.join("bgpd.vty").exists() {
+                return Err("bgpd.vty not there yet".to_string());
+            }
+            self.vtysh("show bgp summary json").map(|_| ())
+        })
+        .map_err(|e| format!("FRR {} bgpd did not start: {e}", self.name))?;
+        let config = self
+            .config
+            .to_str()
+            .ok_or_else(|| format!("non-UTF-8 path {}", self.config.display()))?;
+        let applied = self
+            .ns
+            .exec_unchecked(VTYSH, &["-N", &self.pathspace, "-f", config])?;
+        if !applied.status.success() {
+            return Err(format!(
+                "vtysh -f {config} failed: {}{}",
+                applied.stdout, applied.stderr
+            ));
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), String> {
+        for pid in [self.bgpd.take(), self.zebra.take()].into_iter().flatten() {
+            self.ns.lab().stop(pid);
+        }
+        Ok(())
+    }
+
+    fn routes(&self) -> Result<Vec<RouteEntry>, String> {
+        let mut routes = Vec::new();
+        for afi in ["ipv4", "ipv6"] {
+            let rib = self.vtysh_json(&format!("show bgp {afi} unicast json detail"))?;
+            let Some(prefixes) = rib.get("routes").and_then(Value::as_object) else {
+                continue;
+            };
+            for (prefix, paths) in prefixes {
+                let prefix: ipnet::IpNet = prefix
+                    .parse()
+                    .map_err(|e| format!("FRR prefix {prefix:?}: {e}"))?;
+                for path in paths.as_array().into_iter().flatten() {
+                    // The first element is the prefix header, not a path.
+                    if path.get("nexthops").is_some() {
+                        routes.push(parse_path(prefix, path)?);
+                    }
+                }
+            }
+        }
+        Ok(routes)
+    }
+
+    fn session_established(&self, neighbor: IpAddr) -> Result<bool, String> {
+        let n = self.neighbor_json(neighbor)?;
+        Ok(n.get("bgpState").and_then(Value::as_str) == Some("Established"))
+    }
+
+    fn describe_session(&self, neighbor: IpAddr) -> Result<String, String> {
+        let n = self.neighbor_json(neighbor)?;
+        let field = |k: &str| n.get(k).map(Value::to_string).unwrap_or_default();
+        Ok(format!(
+            "bgpState {} lastResetDueTo {} lastNotificationReason {} lastErrorCodeSubcode {} \
+             connectionsEstablished {} connectionsDropped {}",
+            field("bgpState"),
+            field("lastResetDueTo"),
+            field("lastNotificationReason"),
+            field("lastErrorCodeSubcode"),
+            field("connectionsEstablished"),
+            field("connectionsDropped"),
+        ))
+    }
+}
+
+fn parse_path(prefix: ipnet::IpNet, path: &Value) -> Result<RouteEntry, String> {
+    let u32_at = |key: &str| {
+        path.get(key)
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+    };
+    let strings = |key: &str| -> Vec<String> {
+        path.get(key)
+            .and_then(|c| c.get("list"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let as_path = path
+        .pointer("/aspath/segments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|segment| segment.get("list").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|asn| asn.as_u64().and_then(|a| u32::try_from(a).ok()))
+        .collect();
+    // With a link-local next hop, FRR lists the global one first.
+    let next_hop = path
+        .get("nexthops")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|nh| nh.get("scope").and_then(Value::as_str) != Some("link-local"))
+        .find_map(|nh| nh.get("ip")?.as_str()?.parse().ok());
+    let origin_text = path.get("origin").and_then(Value::as_str).unwrap_or("");
+    let peer = path
+        .pointer("/peer/peerId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("FRR path for {prefix} without peer.peerId: {path}"))?;
+    Ok(RouteEntry {
+        prefix,
+        next_hop,
+        as_path,
+        origin: Origin::from_name(origin_text)
+            .ok_or_else(|| format!("FRR origin {origin_text:?} for {prefix}"))?,
+        med: u32_at("metric"),
+        local_pref: u32_at("locPrf").or_else(|| u32_at("localpref")),
+        communities: strings("community"),
+        large_communities: strings("largeCommunity"),
+        peer: peer
+            .parse()
+            .map_err(|e| format!("FRR peerId {peer:?}: {e}"))?,
+    })
+}
