@@ -250,6 +250,11 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
             .and_then(|f| f.to_str())
             .unwrap_or_default()
             .to_string();
+        assert!(
+            source.is_file(),
+            "{node}: bound file {} is missing",
+            source.display()
+        );
         let found = match file_name.as_str() {
             "vipd.toml" => Daemon::Vipd(Vipd::new(ns.clone(), node, source)),
             "bird.conf" => Daemon::Router(Box::new(Bird::new(ns.clone(), node, source))),
@@ -265,7 +270,6 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
             matches!(daemon, Daemon::None),
             "node {node} binds more than one daemon config"
         );
-        assert!(source.is_file(), "{node}: bound config {} is missing", source.display());
         daemon = found;
     }
     if let Some(daemons) = frr_daemons_file {

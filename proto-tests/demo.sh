@@ -131,7 +131,7 @@ EOF
 
 # Leftovers of a demo that was killed with SIGKILL: its own namespaces only.
 for ns in "$NS_R" "$NS_1" "$NS_2"; do
-    if ip netns list | grep -qw -- "$ns"; then
+    if ip netns list | awk '{print $1}' | grep -qxF -- "$ns"; then
         say "removing $ns left over from an earlier run"
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns del "$ns"
@@ -157,6 +157,9 @@ for n in 1 2; do
     ip -n "$ns" addr add "$VIP4/32" dev lo
     ip -n "$ns" addr add "$VIP6/128" dev lo nodad
 done
+# Hash connections onto next hops by addresses and ports (default: addresses only).
+ip netns exec "$NS_R" sysctl -qw net.ipv4.fib_multipath_hash_policy=1
+ip netns exec "$NS_R" sysctl -qw net.ipv6.fib_multipath_hash_policy=1
 ok "namespaces $NS_R, $NS_1, $NS_2 are up"
 
 # --- 3. router ---------------------------------------------------------------
@@ -238,7 +241,8 @@ EOF
 
 start_node() {
     local n="$1"
-    ip netns exec "vipd-demo-node$n" "$VIPD" run --config "$WORK/node$n.toml" >>"$WORK/node$n.log" 2>&1 &
+    NO_COLOR=1 ip netns exec "vipd-demo-node$n" "$VIPD" run --config "$WORK/node$n.toml" \
+        >>"$WORK/node$n.log" 2>&1 &
     local pid=$!
     if [ "$n" = 1 ]; then NODE1_PID=$pid; else NODE2_PID=$pid; fi
 }
@@ -269,6 +273,33 @@ show_kernel_routes() {
     } | indent
 }
 
+# Where would the router send 8 TCP connections (source ports 40001..40008) to
+# port 80 of the VIP? Asks the kernel; the router hashes on ports too (see
+# fib_multipath_hash_policy above), so different connections take different nodes.
+show_flows() {
+    local line="" port via
+    say "Where the router would send 8 TCP connections to $VIP4:80 (by source port):"
+    for port in $(seq 40001 40008); do
+        via="$(ip -n "$NS_R" route get "$VIP4" ipproto tcp sport "$port" dport 80 |
+            sed -n 's/.* via 10\.255\.\([12]\)\.2 .*/node \1/p')"
+        line+="$(printf '%s -> %-8s' "$port" "${via:-?}")"
+        if [ "$port" = 40004 ] || [ "$port" = 40008 ]; then
+            printf '      %s\n' "$line"
+            line=""
+        fi
+    done
+}
+
+# BIRD's BGP sessions, one line each.
+show_sessions() {
+    birdc -s "$BIRD_SOCK" show protocols | awk 'NR > 1 && ($1 == "Name" || $1 ~ /^node/)' | indent
+}
+
+# vipd's log lines without the timestamp and module path.
+strip_log() {
+    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9T:.-]*Z *//' -e 's/ vipd::[a-z_:]*: / /'
+}
+
 section "4. Starting two vipd nodes that announce the same VIP"
 say "Each node has the VIP on its loopback and tells the router over BGP:"
 say "\"send traffic for $VIP4 and $VIP6 to me\". Node 1's config:"
@@ -290,8 +321,10 @@ for n in 1 2; do
         sleep 0.1
     done
 done
-ok "both BGP sessions are up ($(($(now_ms) - start)) ms). From node 1's log:"
-grep -m1 'session established' "$WORK/node1.log" | indent
+ok "Both BGP sessions are up ($(($(now_ms) - start)) ms). From node 1's log:"
+grep -m1 'session established' "$WORK/node1.log" | strip_log | indent
+say "BIRD's view of its two BGP sessions:"
+show_sessions
 wait_next_hops 2 "$start" >/dev/null
 
 # --- 5. ECMP -----------------------------------------------------------------
@@ -302,10 +335,7 @@ say "calls best, but both are equally good and both go into the kernel):"
 birdc -s "$BIRD_SOCK" show route for "$VIP4" all | sed '1d' | indent
 show_kernel_routes
 say "Two 'nexthop via' lines: the router spreads connections to the VIP over both nodes."
-if ip netns exec "$NS_R" ping -c 1 -W 1 "$VIP4" >/dev/null 2>&1 &&
-    ip netns exec "$NS_R" ping -6 -c 1 -W 1 "$VIP6" >/dev/null 2>&1; then
-    ok "ping $VIP4 and $VIP6 from the router: answered"
-fi
+show_flows
 
 # --- 6. failure --------------------------------------------------------------
 
@@ -316,15 +346,15 @@ kill -TERM "$NODE1_PID"
 wait "$NODE1_PID" || die "vipd on node 1 exited with status $? on SIGTERM"
 NODE1_PID=""
 took=$(wait_next_hops 1 "$start")
-ok "the router is down to one next hop $took ms after the SIGTERM. Node 1's last words:"
-grep -E 'shutting down|withdraw|session closed|connection closed' "$WORK/node1.log" | tail -n 3 | indent
+ok "The router is down to one next hop $took ms after the SIGTERM. Node 1's last log lines:"
+grep -E 'shutting down|session closed' "$WORK/node1.log" | strip_log | indent
+say "BIRD's view of its two BGP sessions (node 1 closed it with a reason):"
+show_sessions
 birdc -s "$BIRD_SOCK" show route for "$VIP4" | sed '1d' | indent
 show_kernel_routes
-say "Only node 2 is left: all traffic for the VIP now goes to node 2, without waiting"
-say "for a BGP timer to expire."
-if ip netns exec "$NS_R" ping -c 1 -W 1 "$VIP4" >/dev/null 2>&1; then
-    ok "ping $VIP4 from the router: still answered (by node 2)"
-fi
+say "Only node 2 is left, so every connection goes to node 2; nobody waited for a"
+say "BGP timer to expire."
+show_flows
 
 # --- 7. recovery -------------------------------------------------------------
 
@@ -332,9 +362,10 @@ section "7. Starting node 1 again"
 start=$(now_ms)
 start_node 1
 took=$(wait_next_hops 2 "$start")
-ok "the router has two next hops again $took ms after node 1 started:"
+ok "The router has two next hops again $took ms after node 1 started:"
 birdc -s "$BIRD_SOCK" show route for "$VIP4" | sed '1d' | indent
 show_kernel_routes
+show_flows
 
 section "Done"
 say "Logs were in $WORK (removed now). Cleaning up: processes, namespaces, temp dir."

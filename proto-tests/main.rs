@@ -1,1 +1,26 @@
-fn main() {}
+//! Interop tests ("proto-tests"): vipd against real BIRD, FRR and GoBGP, each
+//! in its own network namespaces, one scenario per file.
+//!
+//! Run as root: `cargo test --test proto`. Every scenario deploys a topology
+//! from `containerlab/` with the configs in `configs/` (the same files
+//! `containerlab deploy` uses), asserts on the router's own CLI output, and
+//! tears everything down even when it fails, printing every log first.
+//!
+//! Layout:
+//! - `harness/`: namespaces and processes ([`harness::Lab`]), the routers
+//!   behind [`harness::Router`], the vipd process ([`harness::Vipd`]).
+//! - `clab.rs`: containerlab topology files instantiated in namespaces.
+//! - one file per scenario, named for what it shows.
+
+mod clab;
+mod harness;
+
+mod harness_routers_peer_with_each_other;
+
+use std::net::IpAddr;
+
+/// Parses an address written in a test; a typo is a bug in the test.
+fn ip(text: &str) -> IpAddr {
+    text.parse()
+        .unwrap_or_else(|e| panic!("bad address {text:?} in test: {e}"))
+}

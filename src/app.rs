@@ -36,9 +36,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
     let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
 
     let listener = match config.speaker.listen {
-        Some(addr) => Some(
-            peer::bind_listener(addr).map_err(|source| RunError::Listen { addr, source })?,
-        ),
+        Some(addr) => {
+            Some(peer::bind_listener(addr).map_err(|source| RunError::Listen { addr, source })?)
+        }
         None => None,
     };
 
@@ -58,7 +58,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
         if let Ok(addr) = listener.local_addr() {
             info!(%addr, "listening for BGP connections");
         }
-        tasks.push(tokio::spawn(peer::listen(listener, inbound, stop_rx.clone())));
+        tasks.push(tokio::spawn(peer::listen(
+            listener,
+            inbound,
+            stop_rx.clone(),
+        )));
     }
 
     // Until health checks drive them, every configured VIP is up.
@@ -86,3 +90,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
     info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -52,7 +52,11 @@ impl Bird {
 
     /// `show protocols all`, grouped by BGP protocol name.
     fn protocols(&self) -> Result<BTreeMap<String, Protocol>, String> {
-        Ok(parse_protocols(&self.birdc(&["show", "protocols", "all"])?))
+        Ok(parse_protocols(&self.birdc(&[
+            "show",
+            "protocols",
+            "all",
+        ])?))
     }
 
     fn protocol_for(&self, neighbor: IpAddr) -> Result<(String, Protocol), String> {
@@ -240,11 +244,16 @@ fn apply_attribute(route: &mut RouteEntry, line: &str) -> Result<(), String> {
                 .split_whitespace()
                 .map(|t| t.trim_matches(|c| c == '{' || c == '}' || c == ','))
                 .filter(|t| !t.is_empty())
-                .map(|t| t.parse().map_err(|e| format!("BIRD as_path {value:?}: {e}")))
+                .map(|t| {
+                    t.parse()
+                        .map_err(|e| format!("BIRD as_path {value:?}: {e}"))
+                })
                 .collect::<Result<_, _>>()?;
         }
         // `BGP.next_hop: fd00::2 fe80::1` when a link-local rides along.
-        "BGP.next_hop" => route.next_hop = value.split_whitespace().next().and_then(|a| a.parse().ok()),
+        "BGP.next_hop" => {
+            route.next_hop = value.split_whitespace().next().and_then(|a| a.parse().ok())
+        }
         "BGP.med" => route.med = Some(number()?),
         "BGP.local_pref" => route.local_pref = Some(number()?),
         "BGP.community" => route.communities = paren_groups(value),

@@ -39,10 +39,16 @@ impl ExpectedRoute {
         };
         let mut wrong = Vec::new();
         if found.next_hop != Some(self.next_hop) {
-            wrong.push(format!("next hop {:?}, want {}", found.next_hop, self.next_hop));
+            wrong.push(format!(
+                "next hop {:?}, want {}",
+                found.next_hop, self.next_hop
+            ));
         }
         if found.as_path != self.as_path {
-            wrong.push(format!("AS path {:?}, want {:?}", found.as_path, self.as_path));
+            wrong.push(format!(
+                "AS path {:?}, want {:?}",
+                found.as_path, self.as_path
+            ));
         }
         if found.origin != self.origin {
             wrong.push(format!("origin {:?}, want {:?}", found.origin, self.origin));
@@ -51,7 +57,10 @@ impl ExpectedRoute {
             wrong.push(format!("MED {:?}, want {:?}", found.med, self.med));
         }
         if self.local_pref.is_some() && found.local_pref != self.local_pref {
-            wrong.push(format!("LOCAL_PREF {:?}, want {:?}", found.local_pref, self.local_pref));
+            wrong.push(format!(
+                "LOCAL_PREF {:?}, want {:?}",
+                found.local_pref, self.local_pref
+            ));
         }
         if sorted(&found.communities) != sorted(&self.communities) {
             wrong.push(format!(
@@ -68,7 +77,12 @@ impl ExpectedRoute {
         if wrong.is_empty() {
             Ok(())
         } else {
-            Err(format!("{} from {}: {}", self.prefix, self.peer, wrong.join("; ")))
+            Err(format!(
+                "{} from {}: {}",
+                self.prefix,
+                self.peer,
+                wrong.join("; ")
+            ))
         }
     }
 }

@@ -138,7 +138,9 @@ impl Router for Gobgp {
         let n = self.neighbor_json(neighbor)?;
         Ok(format!(
             "state {} timers {}",
-            n.pointer("/state").map(Value::to_string).unwrap_or_default(),
+            n.pointer("/state")
+                .map(Value::to_string)
+                .unwrap_or_default(),
             n.pointer("/timers/state")
                 .map(Value::to_string)
                 .unwrap_or_default()
@@ -163,11 +165,22 @@ fn parse_path(prefix: ipnet::IpNet, path: &Value) -> Result<Option<RouteEntry>, 
             .parse()
             .map_err(|e| format!("GoBGP neighbor-ip {peer:?}: {e}"))?,
     };
-    let u32_of = |v: Option<&Value>| v.and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
-    for attr in path.get("attrs").and_then(Value::as_array).into_iter().flatten() {
+    let u32_of = |v: Option<&Value>| {
+        v.and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+    };
+    for attr in path
+        .get("attrs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match attr.get("type").and_then(Value::as_u64) {
             Some(1) => {
-                let code = attr.get("value").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                let code = attr
+                    .get("value")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(u64::MAX);
                 route.origin = Origin::from_code(code)
                     .ok_or_else(|| format!("GoBGP origin {code} for {prefix}"))?;
             }
@@ -209,7 +222,12 @@ fn parse_path(prefix: ipnet::IpNet, path: &Value) -> Result<Option<RouteEntry>, 
                     .flatten()
                     .map(|c| {
                         let part = |k| u32_of(c.get(k)).unwrap_or_default();
-                        format!("{}:{}:{}", part("ASN"), part("LocalData1"), part("LocalData2"))
+                        format!(
+                            "{}:{}:{}",
+                            part("ASN"),
+                            part("LocalData1"),
+                            part("LocalData2")
+                        )
                     })
                     .collect();
             }

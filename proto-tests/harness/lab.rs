@@ -167,7 +167,9 @@ impl Drop for Lab {
 impl LabInner {
     fn state(&self) -> MutexGuard<'_, LabState> {
         // A panic while holding the lock must not stop the teardown.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -195,10 +197,11 @@ impl LabInner {
     /// Sends `sig` to a process this lab started; false if it already exited.
     pub(crate) fn signal(&self, pid: u32, sig: libc::c_int) -> bool {
         let mut state = self.state();
-        match state.children.get_mut(&pid) {
-            Some(child) if matches!(child.try_wait(), Ok(None)) => signal(pid, sig),
-            _ => false,
-        }
+        let running = state
+            .children
+            .get_mut(&pid)
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)));
+        running && signal(pid, sig)
     }
 
     /// Exit status of a process this lab started, once it has exited.
@@ -255,12 +258,12 @@ impl Netns {
     /// Runs a program in this namespace to completion (bounded by a timeout);
     /// a non-zero exit is an error carrying the output.
     pub fn exec(&self, program: &str, args: &[&str]) -> Result<Output, String> {
-        run_checked(self.command(program, args))
+        run_checked(&mut self.command(program, args))
     }
 
     /// Like [`Netns::exec`] but returns the output whatever the exit status.
     pub fn exec_unchecked(&self, program: &str, args: &[&str]) -> Result<Output, String> {
-        run(self.command(program, args))
+        run(&mut self.command(program, args))
     }
 
     /// Runs a shell command line in this namespace (containerlab's `exec`).
@@ -324,7 +327,9 @@ fn run(cmd: &mut Command) -> Result<Output, String> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() < COMMAND_TIMEOUT => thread::sleep(Duration::from_millis(5)),
+            Ok(None) if start.elapsed() < COMMAND_TIMEOUT => {
+                thread::sleep(Duration::from_millis(5))
+            }
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -419,7 +424,11 @@ fn remove_stale_namespaces() {
             continue;
         }
         if let Ok(pids) = run(Command::new("ip").args(["netns", "pids", name])) {
-            for pid in pids.stdout.split_whitespace().filter_map(|p| p.parse().ok()) {
+            for pid in pids
+                .stdout
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+            {
                 signal(pid, libc::SIGKILL);
             }
         }

@@ -365,10 +365,23 @@ mod tests {
             Some("10.255.1.2".parse().unwrap())
         );
         assert!(u.attributes.contains(&PathAttribute::MultiExitDisc(10)));
-        assert!(u.attributes.contains(&PathAttribute::Communities(vec![Community::new(65000, 100)])));
-        assert!(u.attributes.iter().any(|a| matches!(a, PathAttribute::LargeCommunities(c) if c.len() == 1)));
+        assert!(
+            u.attributes
+                .contains(&PathAttribute::Communities(vec![Community::new(
+                    65000, 100
+                )]))
+        );
+        assert!(
+            u.attributes
+                .iter()
+                .any(|a| matches!(a, PathAttribute::LargeCommunities(c) if c.len() == 1))
+        );
         // RFC 4271 5.1.5: no LOCAL_PREF on eBGP.
-        assert!(!u.attributes.iter().any(|a| matches!(a, PathAttribute::LocalPref(_))));
+        assert!(
+            !u.attributes
+                .iter()
+                .any(|a| matches!(a, PathAttribute::LocalPref(_)))
+        );
     }
 
     #[test]
@@ -380,10 +393,12 @@ mod tests {
         let updates = decode(&rib.sync(&set(&[vip("198.18.0.10/32"), with_lp])), &p);
         let lps: BTreeSet<u32> = updates
             .iter()
-            .filter_map(|u| attr(u, |a| match a {
-                PathAttribute::LocalPref(v) => Some(*v),
-                _ => None,
-            }))
+            .filter_map(|u| {
+                attr(u, |a| match a {
+                    PathAttribute::LocalPref(v) => Some(*v),
+                    _ => None,
+                })
+            })
             .collect();
         assert_eq!(lps, BTreeSet::from([DEFAULT_LOCAL_PREF, 200]));
         for u in &updates {
@@ -427,8 +442,13 @@ mod tests {
         let u = &decode(&rib.sync(&set(&[vip("fd00:198:18::10/128")])), &p)[0];
         let mp = u.mp_reach().expect("MP_REACH_NLRI");
         assert_eq!((mp.afi, mp.safi), (Afi::Ipv6, Safi::Unicast));
-        assert_eq!(mp.nlri, vec!["fd00:198:18::10/128".parse::<IpNet>().unwrap()]);
-        assert!(matches!(mp.next_hop, MpNextHop::Ipv6 { global, .. } if global == "fd00:255:1::2".parse::<Ipv6Addr>().unwrap()));
+        assert_eq!(
+            mp.nlri,
+            vec!["fd00:198:18::10/128".parse::<IpNet>().unwrap()]
+        );
+        assert!(
+            matches!(mp.next_hop, MpNextHop::Ipv6 { global, .. } if global == "fd00:255:1::2".parse::<Ipv6Addr>().unwrap())
+        );
         assert!(u.nlri.is_empty());
     }
 
@@ -465,7 +485,10 @@ mod tests {
         let mut rib = AdjRibOut::new(p.clone());
         let updates = decode(&rib.initial(&set(&[vip("198.18.0.10/32")])), &p);
         let eors: Vec<_> = updates.iter().filter_map(Update::is_end_of_rib).collect();
-        assert_eq!(eors, vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)]);
+        assert_eq!(
+            eors,
+            vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)]
+        );
         assert_eq!(updates.len(), 3);
     }
 
@@ -476,12 +499,18 @@ mod tests {
         let a = vip("198.18.0.10/32");
         let b = vip("198.18.0.11/32");
         rib.sync(&set(&[a.clone(), b.clone()]));
-        assert!(rib.sync(&set(&[a.clone(), b.clone()])).is_empty(), "no change, nothing sent");
+        assert!(
+            rib.sync(&set(&[a.clone(), b.clone()])).is_empty(),
+            "no change, nothing sent"
+        );
 
         // Withdraw b.
         let updates = decode(&rib.sync(&set(std::slice::from_ref(&a))), &p);
         assert_eq!(updates.len(), 1);
-        assert_eq!(updates[0].withdrawn, vec![b.prefix.to_string().parse().unwrap()]);
+        assert_eq!(
+            updates[0].withdrawn,
+            vec![b.prefix.to_string().parse().unwrap()]
+        );
         assert!(updates[0].nlri.is_empty());
 
         // Change a's MED: re-announced in place, nothing withdrawn.
@@ -490,7 +519,11 @@ mod tests {
         let updates = decode(&rib.sync(&set(&[a2])), &p);
         assert_eq!(updates.len(), 1);
         assert!(updates[0].withdrawn.is_empty());
-        assert!(updates[0].attributes.contains(&PathAttribute::MultiExitDisc(50)));
+        assert!(
+            updates[0]
+                .attributes
+                .contains(&PathAttribute::MultiExitDisc(50))
+        );
         assert_eq!(rib.advertised_count(), 1);
     }
 

@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::adj_rib_out::{AdjRibOut, PeerRouting};
 use super::session::{ConnId, Input, Negotiated, Output, Session, SessionConfig};
@@ -112,7 +112,9 @@ impl PeerTask {
         mut shutdown: watch::Receiver<Option<String>>,
     ) {
         if self.cfg.enabled {
-            let outs = self.session.handle(std::time::Instant::now(), Input::ManualStart);
+            let outs = self
+                .session
+                .handle(std::time::Instant::now(), Input::ManualStart);
             self.apply(outs);
         }
         loop {
@@ -147,7 +149,9 @@ impl PeerTask {
             let msgs = rib.withdraw_all();
             self.send_updates(msgs);
         }
-        let outs = self.session.handle(std::time::Instant::now(), Input::ManualStop { reason });
+        let outs = self
+            .session
+            .handle(std::time::Instant::now(), Input::ManualStop { reason });
         self.apply(outs);
         let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
         let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {

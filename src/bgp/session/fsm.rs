@@ -10,8 +10,8 @@ use rand::{Rng, SeedableRng};
 
 use super::timers::{Timer, Timers};
 use crate::bgp::wire::{
-    self, Afi, Capability, DecodeOptions, ErrorCode, ExtendedNextHopEntry, GracefulRestart,
-    Message, Notification, Open, RouteRefresh, Safi, Update,
+    self, AS_TRANS, Afi, Capability, CeaseSubcode, DecodeOptions, ExtendedNextHopEntry, FsmSubcode,
+    GracefulRestart, Message, Notification, Open, OpenSubcode, RouteRefresh, Safi, Update,
 };
 
 /// RFC 4271 section 8.2.2: "a large value" for the HoldTimer while waiting for
@@ -341,11 +341,7 @@ impl Session {
             let Some(i) = self.find(id) else { continue };
             if self.conns[i].timers.take_expired(Timer::Hold, now) {
                 // RFC 4271 8.2.2, Event 10: send NOTIFICATION Hold Timer Expired.
-                let n = Notification {
-                    code: ErrorCode::HoldTimerExpired,
-                    subcode: 0,
-                    data: Bytes::new(),
-                };
+                let n = Notification::hold_timer_expired();
                 self.drop_conn(now, id, DownReason::HoldTimerExpired, Some(n), &mut out);
                 continue;
             }
@@ -388,7 +384,12 @@ impl Session {
         // RFC 4271 8.2.2 Event 2: send NOTIFICATION Cease, release resources.
         for conn in std::mem::take(&mut self.conns) {
             let n = Notification::cease_admin_shutdown(&reason);
-            push_send(out, conn.id, &Message::Notification(n), DecodeOptions::default());
+            push_send(
+                out,
+                conn.id,
+                &Message::Notification(n),
+                DecodeOptions::default(),
+            );
             out.push(Output::Close { conn: conn.id });
             out.push(Output::Closed {
                 conn: conn.id,
@@ -445,7 +446,7 @@ impl Session {
         if !self.admin_up {
             // RFC 4486: Cease/Connection Rejected for a peer we do not talk to now.
             if direction == Direction::Inbound {
-                let n = cease(5);
+                let n = Notification::cease(CeaseSubcode::ConnectionRejected);
                 push_send(out, id, &Message::Notification(n), DecodeOptions::default());
             }
             out.push(Output::Close { conn: id });
@@ -454,7 +455,7 @@ impl Session {
         if self.established().is_some() {
             // RFC 4271 6.8: a new connection never replaces an Established one.
             if direction == Direction::Inbound {
-                let n = cease(7);
+                let n = Notification::cease(CeaseSubcode::ConnectionCollisionResolution);
                 push_send(out, id, &Message::Notification(n), DecodeOptions::default());
             }
             out.push(Output::Close { conn: id });
@@ -538,7 +539,13 @@ impl Session {
                 Ok(None) => return,
                 Err(e) => {
                     let n = Notification::from(&e);
-                    self.drop_conn(now, id, DownReason::NotificationSent(n.clone()), Some(n), out);
+                    self.drop_conn(
+                        now,
+                        id,
+                        DownReason::NotificationSent(n.clone()),
+                        Some(n),
+                        out,
+                    );
                     return;
                 }
             };
@@ -551,7 +558,13 @@ impl Session {
                 Ok(msg) => self.on_message(now, id, msg, out),
                 Err(e) => {
                     let n = Notification::from(&e);
-                    self.drop_conn(now, id, DownReason::NotificationSent(n.clone()), Some(n), out);
+                    self.drop_conn(
+                        now,
+                        id,
+                        DownReason::NotificationSent(n.clone()),
+                        Some(n),
+                        out,
+                    );
                     return;
                 }
             }
@@ -583,17 +596,18 @@ impl Session {
             }
             (state, _) => {
                 // RFC 6608: Receive Unexpected Message in <state>.
-                let subcode = match state {
-                    ConnState::OpenSent => 1,
-                    ConnState::OpenConfirm => 2,
-                    ConnState::Established => 3,
-                };
-                let n = Notification {
-                    code: ErrorCode::Fsm,
-                    subcode,
-                    data: Bytes::new(),
-                };
-                self.drop_conn(now, id, DownReason::NotificationSent(n.clone()), Some(n), out);
+                let n = Notification::fsm(match state {
+                    ConnState::OpenSent => FsmSubcode::UnexpectedMessageInOpenSent,
+                    ConnState::OpenConfirm => FsmSubcode::UnexpectedMessageInOpenConfirm,
+                    ConnState::Established => FsmSubcode::UnexpectedMessageInEstablished,
+                });
+                self.drop_conn(
+                    now,
+                    id,
+                    DownReason::NotificationSent(n.clone()),
+                    Some(n),
+                    out,
+                );
             }
         }
     }
@@ -602,7 +616,13 @@ impl Session {
     /// collisions, negotiate, answer with KEEPALIVE and go to OpenConfirm.
     fn on_open(&mut self, now: Instant, id: ConnId, open: Open, out: &mut Vec<Output>) {
         if let Err(n) = self.check_open(&open) {
-            self.drop_conn(now, id, DownReason::NotificationSent(n.clone()), Some(n), out);
+            self.drop_conn(
+                now,
+                id,
+                DownReason::NotificationSent(n.clone()),
+                Some(n),
+                out,
+            );
             return;
         }
         // RFC 4271 6.8: another connection that already knows the peer's
@@ -636,7 +656,7 @@ impl Session {
                 kept_direction: keep_dir,
                 closed,
             });
-            let n = cease(7);
+            let n = Notification::cease(CeaseSubcode::ConnectionCollisionResolution);
             self.drop_conn(now, closed, DownReason::Collision, Some(n), out);
             if closed == id {
                 return;
@@ -691,25 +711,22 @@ impl Session {
     }
 
     fn check_open(&self, open: &Open) -> Result<(), Notification> {
-        let open_error = |subcode| Notification {
-            code: ErrorCode::Open,
-            subcode,
-            data: Bytes::new(),
-        };
+        let open_error =
+            |subcode: OpenSubcode| Notification::new(wire::ErrorCode::Open, subcode, Bytes::new());
         let peer_asn = open.asn();
         // RFC 7607: AS 0 is never acceptable; RFC 4271 6.2: Bad Peer AS.
         if peer_asn == 0 || peer_asn != self.cfg.remote_asn {
-            return Err(open_error(2));
+            return Err(open_error(OpenSubcode::BadPeerAs));
         }
         // RFC 4271 6.2 and RFC 6286: an iBGP peer may not share our Identifier.
         if open.bgp_id == Ipv4Addr::UNSPECIFIED
             || (peer_asn == self.cfg.local_asn && open.bgp_id == self.cfg.router_id)
         {
-            return Err(open_error(3));
+            return Err(open_error(OpenSubcode::BadBgpIdentifier));
         }
         // RFC 4271 6.2: a hold time of one or two seconds MUST be rejected.
         if open.hold_time == 1 || open.hold_time == 2 {
-            return Err(open_error(6));
+            return Err(open_error(OpenSubcode::UnacceptableHoldTime));
         }
         Ok(())
     }
@@ -736,7 +753,9 @@ impl Session {
             push_send(
                 out,
                 other,
-                &Message::Notification(cease(7)),
+                &Message::Notification(Notification::cease(
+                    CeaseSubcode::ConnectionCollisionResolution,
+                )),
                 DecodeOptions::default(),
             );
             out.push(Output::CollisionResolved {
@@ -752,7 +771,11 @@ impl Session {
     }
 
     fn send_updates(&mut self, now: Instant, messages: Vec<Bytes>, out: &mut Vec<Output>) {
-        let Some(i) = self.conns.iter().position(|c| c.state == ConnState::Established) else {
+        let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| c.state == ConnState::Established)
+        else {
             return;
         };
         let id = self.conns[i].id;
@@ -843,17 +866,6 @@ impl Session {
         self.conns
             .iter()
             .find(|c| c.state == ConnState::Established)
-    }
-}
-
-/// RFC 6793: the 2-octet placeholder for a 4-octet AS number.
-pub(crate) const AS_TRANS: u16 = 23456;
-
-fn cease(subcode: u8) -> Notification {
-    Notification {
-        code: ErrorCode::Cease,
-        subcode,
-        data: Bytes::new(),
     }
 }
 

@@ -167,9 +167,11 @@ fn our_open_carries_asn_hold_time_identifier_and_capabilities() {
     assert!(mp.contains(&(Afi::Ipv4, Safi::Unicast)));
     assert!(mp.contains(&(Afi::Ipv6, Safi::Unicast)));
     assert!(open.capabilities.contains(&Capability::RouteRefresh));
-    assert!(open.capabilities.iter().any(
-        |c| matches!(c, Capability::GracefulRestart(gr) if gr.restart_time == 120)
-    ));
+    assert!(
+        open.capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::GracefulRestart(gr) if gr.restart_time == 120))
+    );
 }
 
 #[test]
@@ -249,7 +251,11 @@ fn open_from_as_zero_is_refused_with_bad_peer_as() {
         t0,
         Input::Received {
             conn,
-            bytes: encode(&Message::Open(peer_open(0, Ipv4Addr::new(10, 255, 1, 1), 90))),
+            bytes: encode(&Message::Open(peer_open(
+                0,
+                Ipv4Addr::new(10, 255, 1, 1),
+                90,
+            ))),
         },
     );
     let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
@@ -393,7 +399,10 @@ fn connect_failures_back_off_exponentially_with_jitter_up_to_the_maximum() {
     let base = [1, 2, 4, 8, 8, 8, 8];
     for (d, b) in delays.iter().zip(base) {
         let b = Duration::from_secs(b);
-        assert!(*d <= b && *d >= b.mul_f64(0.75), "{d:?} outside jitter of {b:?}");
+        assert!(
+            *d <= b && *d >= b.mul_f64(0.75),
+            "{d:?} outside jitter of {b:?}"
+        );
     }
 }
 
@@ -426,7 +435,10 @@ fn passive_peer_never_connects_and_accepts_the_peer() {
             remote: remote(),
         },
     );
-    assert!(matches!(sent(&outs, ConnId(5)).as_slice(), [Message::Open(_)]));
+    assert!(matches!(
+        sent(&outs, ConnId(5)).as_slice(),
+        [Message::Open(_)]
+    ));
 }
 
 #[test]
@@ -540,7 +552,10 @@ fn updates_and_route_refresh_from_the_peer_are_reported_not_stored() {
         t0,
         Input::Received {
             conn,
-            bytes: encode(&Message::Update(Update::end_of_rib(Afi::Ipv4, Safi::Unicast))),
+            bytes: encode(&Message::Update(Update::end_of_rib(
+                Afi::Ipv4,
+                Safi::Unicast,
+            ))),
         },
     );
     assert!(outs.iter().any(|o| matches!(
@@ -572,7 +587,10 @@ fn sending_an_update_postpones_the_next_keepalive() {
     let t0 = Instant::now();
     let (mut s, conn) = established(t0);
     let t1 = t0 + Duration::from_secs(2);
-    let update = encode(&Message::Update(Update::end_of_rib(Afi::Ipv4, Safi::Unicast)));
+    let update = encode(&Message::Update(Update::end_of_rib(
+        Afi::Ipv4,
+        Safi::Unicast,
+    )));
     let outs = s.handle(t1, Input::SendUpdates(vec![update.clone()]));
     assert_eq!(
         outs,

@@ -20,7 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::DecodeOptions;
 use super::community::{Community, LargeCommunity};
 use super::error::{AttributeError, DecodeError, Rfc7606Action, UpdateError};
-use super::iana::{attr_flags, AttributeType, AS_TRANS};
+use super::iana::{AS_TRANS, AttributeType, attr_flags};
 use super::mp::{MpReach, MpUnreach};
 
 /// One path attribute.
@@ -61,7 +61,11 @@ pub enum PathAttribute {
     LargeCommunities(Vec<LargeCommunity>),
     /// An optional attribute we do not interpret, with the flags received
     /// minus the extended-length bit (recomputed on encode from the length).
-    Unknown { flags: u8, type_code: u8, value: Bytes },
+    Unknown {
+        flags: u8,
+        type_code: u8,
+        value: Bytes,
+    },
 }
 
 /// RFC 4271 5.1.1 ORIGIN values.
@@ -139,7 +143,10 @@ impl AsSegmentKind {
     }
 
     fn is_confed(self) -> bool {
-        matches!(self, AsSegmentKind::ConfedSequence | AsSegmentKind::ConfedSet)
+        matches!(
+            self,
+            AsSegmentKind::ConfedSequence | AsSegmentKind::ConfedSet
+        )
     }
 }
 
@@ -276,7 +283,10 @@ impl PathAttribute {
     fn flags(&self) -> u8 {
         match self {
             PathAttribute::Unknown { flags, .. } => flags & !attr_flags::EXTENDED_LENGTH,
-            other => other.attribute_type().expected_flags().unwrap_or(attr_flags::OPTIONAL),
+            other => other
+                .attribute_type()
+                .expected_flags()
+                .unwrap_or(attr_flags::OPTIONAL),
         }
     }
 
@@ -341,7 +351,9 @@ pub(crate) fn write_attribute(flags: u8, type_code: u8, value: &[u8], out: &mut 
 }
 
 fn u32_at(b: &[u8]) -> u32 {
-    b.iter().take(4).fold(0u32, |acc, x| (acc << 8) | u32::from(*x))
+    b.iter()
+        .take(4)
+        .fold(0u32, |acc, x| (acc << 8) | u32::from(*x))
 }
 
 fn ipv4_at(b: &[u8]) -> Ipv4Addr {
@@ -359,7 +371,11 @@ pub(crate) fn decode_attribute(
 ) -> Result<Decoded, DecodeError> {
     use Rfc7606Action::{AttributeDiscard as Discard, TreatAsWithdraw as Withdraw};
     let ty = AttributeType::from(type_code);
-    let drop = |action, reason: &str| Ok(Decoded::Dropped(AttributeError::new(type_code, action, reason)));
+    let drop = |action, reason: &str| {
+        Ok(Decoded::Dropped(AttributeError::new(
+            type_code, action, reason,
+        )))
+    };
 
     let Some(expected) = ty.expected_flags() else {
         if flags & attr_flags::OPTIONAL == 0 {
@@ -382,13 +398,19 @@ pub(crate) fn decode_attribute(
     // RFC 7606 3.c: Optional/Transitive bits in conflict -> treat-as-withdraw.
     let ot = attr_flags::OPTIONAL | attr_flags::TRANSITIVE;
     if flags & ot != expected {
-        let err = AttributeError::new(type_code, Withdraw, "attribute flags in conflict with the type");
+        let err = AttributeError::new(
+            type_code,
+            Withdraw,
+            "attribute flags in conflict with the type",
+        );
         return Ok(match ty {
             // The NLRI inside are what treat-as-withdraw must withdraw: keep
             // them if they parse (and reset the session if they do not).
             AttributeType::MpReachNlri | AttributeType::MpUnreachNlri => {
                 match decode_attribute(expected, type_code, value, raw, opts)? {
-                    Decoded::Ok(attr) | Decoded::KeptWithError(attr, _) => Decoded::KeptWithError(attr, err),
+                    Decoded::Ok(attr) | Decoded::KeptWithError(attr, _) => {
+                        Decoded::KeptWithError(attr, err)
+                    }
                     Decoded::Dropped(_) => Decoded::Dropped(err),
                 }
             }
@@ -436,7 +458,9 @@ pub(crate) fn decode_attribute(
                 (false, [a0, a1, addr @ ..]) if addr.len() == 4 => {
                     (u32::from(u16::from_be_bytes([*a0, *a1])), ipv4_at(addr))
                 }
-                (true, [_, _, _, _, addr @ ..]) if addr.len() == 4 => (u32_at(value), ipv4_at(addr)),
+                (true, [_, _, _, _, addr @ ..]) if addr.len() == 4 => {
+                    (u32_at(value), ipv4_at(addr))
+                }
                 _ => return drop(Discard, "AGGREGATOR length is not 6 (or 8 with 4-octet AS)"),
             };
             if asn == 0 {
@@ -446,8 +470,15 @@ pub(crate) fn decode_attribute(
         }
         // RFC 7606 7.8
         AttributeType::Communities => match multiple_of(value, 4) {
-            Some(chunks) => PathAttribute::Communities(chunks.map(|c| Community(u32_at(c))).collect()),
-            None => return drop(Withdraw, "COMMUNITIES length is not a non-zero multiple of 4"),
+            Some(chunks) => {
+                PathAttribute::Communities(chunks.map(|c| Community(u32_at(c))).collect())
+            }
+            None => {
+                return drop(
+                    Withdraw,
+                    "COMMUNITIES length is not a non-zero multiple of 4",
+                );
+            }
         },
         // RFC 7606 7.9
         AttributeType::OriginatorId => match value {
@@ -457,11 +488,18 @@ pub(crate) fn decode_attribute(
         // RFC 7606 7.10
         AttributeType::ClusterList => match multiple_of(value, 4) {
             Some(chunks) => PathAttribute::ClusterList(chunks.map(ipv4_at).collect()),
-            None => return drop(Withdraw, "CLUSTER_LIST length is not a non-zero multiple of 4"),
+            None => {
+                return drop(
+                    Withdraw,
+                    "CLUSTER_LIST length is not a non-zero multiple of 4",
+                );
+            }
         },
         // RFC 7606 7.11, RFC 4760 7
         AttributeType::MpReachNlri => return MpReach::decode(value, raw, opts),
-        AttributeType::MpUnreachNlri => return MpUnreach::decode(value, raw).map(|m| Decoded::Ok(PathAttribute::MpUnreach(m))),
+        AttributeType::MpUnreachNlri => {
+            return MpUnreach::decode(value, raw).map(|m| Decoded::Ok(PathAttribute::MpUnreach(m)));
+        }
         // RFC 7606 7.14
         AttributeType::ExtendedCommunities => match multiple_of(value, 8) {
             Some(chunks) => PathAttribute::ExtendedCommunities(
@@ -473,7 +511,12 @@ pub(crate) fn decode_attribute(
                     })
                     .collect(),
             ),
-            None => return drop(Withdraw, "EXTENDED_COMMUNITIES length is not a non-zero multiple of 8"),
+            None => {
+                return drop(
+                    Withdraw,
+                    "EXTENDED_COMMUNITIES length is not a non-zero multiple of 8",
+                );
+            }
         },
         // RFC 6793 6, RFC 7607 2
         AttributeType::As4Path => {
@@ -520,7 +563,12 @@ pub(crate) fn decode_attribute(
                     })
                     .collect(),
             ),
-            None => return drop(Withdraw, "LARGE_COMMUNITY length is not a non-zero multiple of 12"),
+            None => {
+                return drop(
+                    Withdraw,
+                    "LARGE_COMMUNITY length is not a non-zero multiple of 12",
+                );
+            }
         },
         // Handled before the flags check (`expected_flags()` is `None`).
         AttributeType::Unknown(_) => PathAttribute::Unknown {
@@ -587,20 +635,27 @@ mod tests {
         assert_eq!(&out[..2], &[2, 255]);
         assert_eq!(&out[2 + 255 * 4..2 + 255 * 4 + 2], &[2, 45]);
         let back = AsPath::decode(&out, true).unwrap();
-        assert_eq!(back.asns().collect::<Vec<_>>(), (1..=300).collect::<Vec<_>>());
+        assert_eq!(
+            back.asns().collect::<Vec<_>>(),
+            (1..=300).collect::<Vec<_>>()
+        );
         assert_eq!(back.path_length(), 300);
     }
 
     #[test]
     fn malformed_as_paths_are_treat_as_withdraw() {
         for v in [
-            &[2u8][..],           // truncated header
-            &[5, 1, 0, 1][..],    // unknown segment type
-            &[2, 0][..],          // zero length
-            &[2, 2, 0, 1][..],    // overrun
-            &[2, 1, 0, 0][..],    // AS 0 (RFC 7607)
+            &[2u8][..],        // truncated header
+            &[5, 1, 0, 1][..], // unknown segment type
+            &[2, 0][..],       // zero length
+            &[2, 2, 0, 1][..], // overrun
+            &[2, 1, 0, 0][..], // AS 0 (RFC 7607)
         ] {
-            assert_eq!(dropped(0x40, 2, v, TWO), Rfc7606Action::TreatAsWithdraw, "{v:?}");
+            assert_eq!(
+                dropped(0x40, 2, v, TWO),
+                Rfc7606Action::TreatAsWithdraw,
+                "{v:?}"
+            );
         }
     }
 
@@ -635,7 +690,10 @@ mod tests {
 
     #[test]
     fn partial_and_extended_bits_do_not_make_flags_wrong() {
-        assert_eq!(decode_ok(0x50, 1, &[2], TWO), PathAttribute::Origin(Origin::Incomplete));
+        assert_eq!(
+            decode_ok(0x50, 1, &[2], TWO),
+            PathAttribute::Origin(Origin::Incomplete)
+        );
         assert_eq!(
             decode_ok(0xE0, 8, &[0xFF, 0xFF, 0xFF, 0x01], TWO),
             PathAttribute::Communities(vec![Community::NO_EXPORT])

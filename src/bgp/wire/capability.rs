@@ -214,7 +214,9 @@ impl GracefulRestart {
         let (mut rest, head) = be_u16::<_, ()>(value)
             .map_err(|_| malformed("graceful restart capability too short"))?;
         if rest.len() % 4 != 0 {
-            return Err(malformed("graceful restart capability has a partial family"));
+            return Err(malformed(
+                "graceful restart capability has a partial family",
+            ));
         }
         let mut families = Vec::with_capacity(rest.len() / 4);
         while let [a0, a1, safi, flags, tail @ ..] = rest {
@@ -251,9 +253,13 @@ impl GracefulRestart {
 }
 
 /// `Ok(None)` when an entry's SAFI does not fit our one-octet [`Safi`].
-fn decode_extended_next_hop(value: &[u8]) -> Result<Option<Vec<ExtendedNextHopEntry>>, DecodeError> {
+fn decode_extended_next_hop(
+    value: &[u8],
+) -> Result<Option<Vec<ExtendedNextHopEntry>>, DecodeError> {
     if value.len() % 6 != 0 {
-        return Err(malformed("extended next hop capability length is not a multiple of 6"));
+        return Err(malformed(
+            "extended next hop capability length is not a multiple of 6",
+        ));
     }
     let mut entries = Vec::with_capacity(value.len() / 6);
     for chunk in value.chunks_exact(6) {
@@ -297,7 +303,10 @@ mod tests {
         );
         round_trip(Capability::RouteRefresh, &[2, 0]);
         round_trip(Capability::EnhancedRouteRefresh, &[70, 0]);
-        round_trip(Capability::FourOctetAs(4_200_000_001), &[65, 4, 0xFA, 0x56, 0xEA, 0x01]);
+        round_trip(
+            Capability::FourOctetAs(4_200_000_001),
+            &[65, 4, 0xFA, 0x56, 0xEA, 0x01],
+        );
         round_trip(
             Capability::GracefulRestart(GracefulRestart {
                 restart_state: true,
@@ -343,19 +352,21 @@ mod tests {
     #[test]
     fn malformed_capabilities_are_open_unspecific() {
         for wire in [
-            &[1u8, 5, 0, 1, 0, 1][..],  // overruns
-            &[1, 3, 0, 1, 0][..],       // MP too short
-            &[65, 2, 0, 1][..],         // 4-octet AS too short
-            &[64, 3, 0, 1, 0][..],      // GR partial family
-            &[5, 4, 0, 1, 0, 1][..],    // ENH not multiple of 6
-            &[2, 1, 0][..],             // route refresh with a value
-            &[2][..],                   // length missing
+            &[1u8, 5, 0, 1, 0, 1][..], // overruns
+            &[1, 3, 0, 1, 0][..],      // MP too short
+            &[65, 2, 0, 1][..],        // 4-octet AS too short
+            &[64, 3, 0, 1, 0][..],     // GR partial family
+            &[5, 4, 0, 1, 0, 1][..],   // ENH not multiple of 6
+            &[2, 1, 0][..],            // route refresh with a value
+            &[2][..],                  // length missing
         ] {
             let mut back = Vec::new();
             assert!(
                 matches!(
                     decode_capabilities(wire, &mut back),
-                    Err(DecodeError::Open(super::super::error::OpenError::Malformed { .. }))
+                    Err(DecodeError::Open(
+                        super::super::error::OpenError::Malformed { .. }
+                    ))
                 ),
                 "{wire:?}"
             );

@@ -73,7 +73,12 @@ impl FromStr for LargeCommunity {
         let bad = || BadLargeCommunity(s.to_string());
         let mut parts = s.split(':');
         let mut next = || -> Result<u32, BadLargeCommunity> {
-            parts.next().ok_or_else(bad)?.trim().parse().map_err(|_| bad())
+            parts
+                .next()
+                .ok_or_else(bad)?
+                .trim()
+                .parse()
+                .map_err(|_| bad())
         };
         let lc = LargeCommunity {
             global_admin: next()?,

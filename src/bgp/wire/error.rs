@@ -109,9 +109,10 @@ impl From<&DecodeError> for Notification {
         let (code, subcode, data): (ErrorCode, u8, Bytes) = match err {
             DecodeError::Header(h) => {
                 let (sub, data) = match h {
-                    HeaderError::ConnectionNotSynchronized => {
-                        (MessageHeaderSubcode::ConnectionNotSynchronized, Bytes::new())
-                    }
+                    HeaderError::ConnectionNotSynchronized => (
+                        MessageHeaderSubcode::ConnectionNotSynchronized,
+                        Bytes::new(),
+                    ),
                     // RFC 4271 6.1: "the Data field MUST contain the erroneous Length field".
                     HeaderError::BadMessageLength { length } => (
                         MessageHeaderSubcode::BadMessageLength,

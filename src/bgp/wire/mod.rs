@@ -48,20 +48,20 @@ mod tests;
 use bytes::{BufMut, Bytes, BytesMut};
 
 pub use attribute::{AsPath, AsSegment, AsSegmentKind, Origin, PathAttribute};
-pub use capability::{Capability, ExtendedNextHopEntry, GracefulRestart, GrFamily};
+pub use capability::{Capability, ExtendedNextHopEntry, GrFamily, GracefulRestart};
 pub use community::{Community, LargeCommunity};
 pub use error::{
     AttributeError, DecodeError, HeaderError, OpenError, Rfc7606Action, RouteRefreshError,
     UpdateError,
 };
 pub use iana::{
-    Afi, AttributeType, CapabilityCode, CeaseSubcode, ErrorCode, FsmSubcode, MessageHeaderSubcode,
-    MessageType, OpenSubcode, RouteRefreshSubcode, Safi, UpdateSubcode, AS_TRANS,
+    AS_TRANS, Afi, AttributeType, CapabilityCode, CeaseSubcode, ErrorCode, FsmSubcode,
+    MessageHeaderSubcode, MessageType, OpenSubcode, RouteRefreshSubcode, Safi, UpdateSubcode,
 };
 pub use mp::{MpNextHop, MpReach, MpUnreach};
 pub use notification::{Notification, Subcode};
-pub use open::{HoldTime, Open, BGP_VERSION};
-pub use pack::{pack_announce, pack_announce_with_next_hop, pack_withdraw, Family};
+pub use open::{BGP_VERSION, HoldTime, Open};
+pub use pack::{Family, pack_announce, pack_announce_with_next_hop, pack_withdraw};
 pub use route_refresh::RouteRefresh;
 pub use update::Update;
 
@@ -117,7 +117,9 @@ pub struct DecodeOptions {
 /// RFC 4271 6.1: the checks on a complete 19-octet header, in the RFC's
 /// order. Returns the message length and type.
 fn check_header(header: &[u8]) -> Result<(usize, MessageType), DecodeError> {
-    let (marker, rest) = header.split_at_checked(MARKER_LEN).ok_or(DecodeError::bad_length(header.len()))?;
+    let (marker, rest) = header
+        .split_at_checked(MARKER_LEN)
+        .ok_or(DecodeError::bad_length(header.len()))?;
     if marker != MARKER {
         return Err(HeaderError::ConnectionNotSynchronized.into());
     }
@@ -170,7 +172,9 @@ pub fn split_frame(buf: &mut BytesMut) -> Result<Option<Bytes>, DecodeError> {
 
 /// Decodes one complete framed message (header included).
 pub fn decode_message(frame: &[u8], opts: DecodeOptions) -> Result<Message, DecodeError> {
-    let header = frame.get(..HEADER_LEN).ok_or(DecodeError::bad_length(frame.len()))?;
+    let header = frame
+        .get(..HEADER_LEN)
+        .ok_or(DecodeError::bad_length(frame.len()))?;
     let (length, ty) = check_header(header)?;
     if frame.len() != length {
         return Err(DecodeError::bad_length(length));
@@ -179,9 +183,9 @@ pub fn decode_message(frame: &[u8], opts: DecodeOptions) -> Result<Message, Deco
     Ok(match ty {
         MessageType::Open => Message::Open(Open::decode(body)?),
         MessageType::Update => Message::Update(Update::decode(body, opts)?),
-        MessageType::Notification => {
-            Message::Notification(Notification::decode(body).ok_or(DecodeError::bad_length(length))?)
-        }
+        MessageType::Notification => Message::Notification(
+            Notification::decode(body).ok_or(DecodeError::bad_length(length))?,
+        ),
         MessageType::Keepalive => Message::Keepalive,
         MessageType::RouteRefresh => {
             if body.len() != route_refresh::ROUTE_REFRESH_BODY_LEN {
@@ -226,7 +230,9 @@ pub(crate) fn write_header(out: &mut BytesMut, ty: MessageType) {
 
 /// Sets the length field of the message that starts at `start`.
 pub(crate) fn patch_message_len(out: &mut BytesMut, start: usize) {
-    let len = u16::try_from(out.len() - start).unwrap_or(u16::MAX).to_be_bytes();
+    let len = u16::try_from(out.len() - start)
+        .unwrap_or(u16::MAX)
+        .to_be_bytes();
     if let Some(field) = out.get_mut(start + MARKER_LEN..start + MARKER_LEN + 2) {
         field.copy_from_slice(&len);
     }

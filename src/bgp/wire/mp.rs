@@ -99,9 +99,12 @@ impl MpNextHop {
         if !prefixes_parsed(afi, safi) {
             return Some(MpNextHop::Other(Bytes::copy_from_slice(nh)));
         }
-        let v6 = |b: &[u8]| -> Option<Ipv6Addr> { <[u8; 16]>::try_from(b).ok().map(Ipv6Addr::from) };
+        let v6 =
+            |b: &[u8]| -> Option<Ipv6Addr> { <[u8; 16]>::try_from(b).ok().map(Ipv6Addr::from) };
         match (afi, nh.len()) {
-            (Afi::Ipv4, 4) => <[u8; 4]>::try_from(nh).ok().map(|a| MpNextHop::Ipv4(a.into())),
+            (Afi::Ipv4, 4) => <[u8; 4]>::try_from(nh)
+                .ok()
+                .map(|a| MpNextHop::Ipv4(a.into())),
             (_, 16) => Some(MpNextHop::Ipv6 {
                 global: v6(nh)?,
                 link_local: None,
@@ -139,20 +142,30 @@ impl MpNextHop {
 impl MpReach {
     /// Decodes the value. A next hop or NLRI that does not parse resets the
     /// session (RFC 7606 7.11: we do not implement "AFI/SAFI disable").
-    pub(crate) fn decode(value: &[u8], raw: &[u8], opts: DecodeOptions) -> Result<Decoded, DecodeError> {
+    pub(crate) fn decode(
+        value: &[u8],
+        raw: &[u8],
+        opts: DecodeOptions,
+    ) -> Result<Decoded, DecodeError> {
         let ty = AttributeType::MpReachNlri;
-        let (rest, afi) = be_u16::<_, ()>(value).map_err(|_| reset(ty, raw, "too short for AFI"))?;
-        let (rest, safi) = be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "too short for SAFI"))?;
-        let (rest, nh_len) = be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "too short for next hop length"))?;
-        let (rest, nh) = take::<_, _, ()>(nh_len)(rest).map_err(|_| reset(ty, raw, "next hop overruns the attribute"))?;
-        let (rest, _reserved) = be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "reserved octet missing"))?;
+        let (rest, afi) =
+            be_u16::<_, ()>(value).map_err(|_| reset(ty, raw, "too short for AFI"))?;
+        let (rest, safi) =
+            be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "too short for SAFI"))?;
+        let (rest, nh_len) =
+            be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "too short for next hop length"))?;
+        let (rest, nh) = take::<_, _, ()>(nh_len)(rest)
+            .map_err(|_| reset(ty, raw, "next hop overruns the attribute"))?;
+        let (rest, _reserved) =
+            be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "reserved octet missing"))?;
         let (afi, safi) = (Afi::from(afi), Safi::from(safi));
         let next_hop = MpNextHop::decode(afi, safi, nh)
             .ok_or_else(|| reset(ty, raw, "next hop length inconsistent with the AFI/SAFI"))?;
         let (nlri, unparsed_nlri) = match decode_prefixes(afi, rest) {
-            Some(parsed) if prefixes_parsed(afi, safi) => {
-                (parsed.map_err(|reason| reset(ty, raw, reason))?, Bytes::new())
-            }
+            Some(parsed) if prefixes_parsed(afi, safi) => (
+                parsed.map_err(|reason| reset(ty, raw, reason))?,
+                Bytes::new(),
+            ),
             _ => (Vec::new(), Bytes::copy_from_slice(rest)),
         };
         let reach = MpReach {
@@ -164,7 +177,10 @@ impl MpReach {
         };
         // RFC 8950 4: an IPv6 next hop for IPv4 NLRI is only valid once the
         // Extended Next Hop capability was exchanged for the family.
-        if afi == Afi::Ipv4 && matches!(reach.next_hop, MpNextHop::Ipv6 { .. }) && !opts.extended_nexthop_ipv4 {
+        if afi == Afi::Ipv4
+            && matches!(reach.next_hop, MpNextHop::Ipv6 { .. })
+            && !opts.extended_nexthop_ipv4
+        {
             let err = AttributeError::new(
                 ty.into(),
                 Rfc7606Action::TreatAsWithdraw,
@@ -200,13 +216,16 @@ impl MpUnreach {
 
     pub(crate) fn decode(value: &[u8], raw: &[u8]) -> Result<MpUnreach, DecodeError> {
         let ty = AttributeType::MpUnreachNlri;
-        let (rest, afi) = be_u16::<_, ()>(value).map_err(|_| reset(ty, raw, "too short for AFI"))?;
-        let (rest, safi) = be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "too short for SAFI"))?;
+        let (rest, afi) =
+            be_u16::<_, ()>(value).map_err(|_| reset(ty, raw, "too short for AFI"))?;
+        let (rest, safi) =
+            be_u8::<_, ()>(rest).map_err(|_| reset(ty, raw, "too short for SAFI"))?;
         let (afi, safi) = (Afi::from(afi), Safi::from(safi));
         let (withdrawn, unparsed_withdrawn) = match decode_prefixes(afi, rest) {
-            Some(parsed) if prefixes_parsed(afi, safi) => {
-                (parsed.map_err(|reason| reset(ty, raw, reason))?, Bytes::new())
-            }
+            Some(parsed) if prefixes_parsed(afi, safi) => (
+                parsed.map_err(|reason| reset(ty, raw, reason))?,
+                Bytes::new(),
+            ),
             _ => (Vec::new(), Bytes::copy_from_slice(rest)),
         };
         Ok(MpUnreach {

@@ -68,8 +68,12 @@ pub(crate) fn decode_ipv6_prefixes(mut input: &[u8]) -> Result<Vec<Ipv6Net>, &'s
 /// Returns `None` for any other AFI (the caller keeps those bytes raw).
 pub(crate) fn decode_prefixes(afi: Afi, input: &[u8]) -> Option<Result<Vec<IpNet>, &'static str>> {
     match afi {
-        Afi::Ipv4 => Some(decode_ipv4_prefixes(input).map(|v| v.into_iter().map(IpNet::V4).collect())),
-        Afi::Ipv6 => Some(decode_ipv6_prefixes(input).map(|v| v.into_iter().map(IpNet::V6).collect())),
+        Afi::Ipv4 => {
+            Some(decode_ipv4_prefixes(input).map(|v| v.into_iter().map(IpNet::V4).collect()))
+        }
+        Afi::Ipv6 => {
+            Some(decode_ipv6_prefixes(input).map(|v| v.into_iter().map(IpNet::V6).collect()))
+        }
         Afi::Unknown(_) => None,
     }
 }
@@ -106,10 +110,7 @@ mod tests {
         for p in ["0.0.0.0/0", "10.0.0.0/8", "192.0.2.0/23", "192.0.2.1/32"] {
             encode_prefix(&p.parse().unwrap(), &mut out);
         }
-        assert_eq!(
-            &out[..],
-            &[0, 8, 10, 23, 192, 0, 2, 32, 192, 0, 2, 1][..]
-        );
+        assert_eq!(&out[..], &[0, 8, 10, 23, 192, 0, 2, 32, 192, 0, 2, 1][..]);
         let back = decode_ipv4_prefixes(&out).unwrap();
         assert_eq!(back.len(), 4);
         assert_eq!(back[2], "192.0.2.0/23".parse::<Ipv4Net>().unwrap());

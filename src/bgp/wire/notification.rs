@@ -124,7 +124,9 @@ impl Notification {
     /// the data, valid UTF-8). Octets after it are ignored.
     pub fn shutdown_communication(&self) -> Option<String> {
         match self.subcode_kind() {
-            Subcode::Cease(CeaseSubcode::AdministrativeShutdown | CeaseSubcode::AdministrativeReset) => {}
+            Subcode::Cease(
+                CeaseSubcode::AdministrativeShutdown | CeaseSubcode::AdministrativeReset,
+            ) => {}
             _ => return None,
         }
         let (len, rest) = self.data.split_first()?;
@@ -215,7 +217,9 @@ fn subcode_name(sub: Subcode) -> Option<&'static str> {
         Subcode::Cease(C::OutOfResources) => "Out of Resources",
         Subcode::Cease(C::HardReset) => "Hard Reset",
         Subcode::Cease(C::BfdDown) => "BFD Down",
-        Subcode::RouteRefresh(RouteRefreshSubcode::InvalidMessageLength) => "Invalid Message Length",
+        Subcode::RouteRefresh(RouteRefreshSubcode::InvalidMessageLength) => {
+            "Invalid Message Length"
+        }
         _ => return None,
     })
 }
@@ -258,7 +262,10 @@ mod tests {
         assert_eq!(n.code, ErrorCode::Cease);
         assert_eq!(n.subcode, 2);
         assert_eq!(n.data[0], 21);
-        assert_eq!(n.shutdown_communication().as_deref(), Some("maintenance window 42"));
+        assert_eq!(
+            n.shutdown_communication().as_deref(),
+            Some("maintenance window 42")
+        );
         assert_eq!(
             n.to_string(),
             "Cease/Administrative Shutdown: \"maintenance window 42\""
@@ -285,21 +292,52 @@ mod tests {
     #[test]
     fn empty_or_broken_communications_read_as_none() {
         assert_eq!(Notification::cease_admin_shutdown("").data.len(), 0);
-        assert_eq!(Notification::cease_admin_shutdown("").shutdown_communication(), None);
-        let overrun = Notification::new(ErrorCode::Cease, CeaseSubcode::AdministrativeShutdown, Bytes::from_static(b"\x05ab"));
+        assert_eq!(
+            Notification::cease_admin_shutdown("").shutdown_communication(),
+            None
+        );
+        let overrun = Notification::new(
+            ErrorCode::Cease,
+            CeaseSubcode::AdministrativeShutdown,
+            Bytes::from_static(b"\x05ab"),
+        );
         assert_eq!(overrun.shutdown_communication(), None);
-        let bad_utf8 = Notification::new(ErrorCode::Cease, CeaseSubcode::AdministrativeShutdown, Bytes::from_static(b"\x02\xff\xfe"));
+        let bad_utf8 = Notification::new(
+            ErrorCode::Cease,
+            CeaseSubcode::AdministrativeShutdown,
+            Bytes::from_static(b"\x02\xff\xfe"),
+        );
         assert_eq!(bad_utf8.shutdown_communication(), None);
-        let wrong_subcode = Notification::new(ErrorCode::Cease, CeaseSubcode::PeerDeConfigured, Bytes::from_static(b"\x01a"));
+        let wrong_subcode = Notification::new(
+            ErrorCode::Cease,
+            CeaseSubcode::PeerDeConfigured,
+            Bytes::from_static(b"\x01a"),
+        );
         assert_eq!(wrong_subcode.shutdown_communication(), None);
     }
 
     #[test]
     fn display_names_code_subcode_and_data() {
-        let n = Notification::new(ErrorCode::MessageHeader, MessageHeaderSubcode::BadMessageLength, Bytes::from_static(&[0x10, 0x01]));
-        assert_eq!(n.to_string(), "Message Header Error/Bad Message Length (data 1001)");
-        assert_eq!(Notification::hold_timer_expired().to_string(), "Hold Timer Expired");
-        assert_eq!(Notification::new(ErrorCode::Unknown(42), 7, Bytes::new()).to_string(), "Unknown Error 42/subcode 7");
-        assert_eq!(Notification::cease(CeaseSubcode::HardReset).to_string(), "Cease/Hard Reset");
+        let n = Notification::new(
+            ErrorCode::MessageHeader,
+            MessageHeaderSubcode::BadMessageLength,
+            Bytes::from_static(&[0x10, 0x01]),
+        );
+        assert_eq!(
+            n.to_string(),
+            "Message Header Error/Bad Message Length (data 1001)"
+        );
+        assert_eq!(
+            Notification::hold_timer_expired().to_string(),
+            "Hold Timer Expired"
+        );
+        assert_eq!(
+            Notification::new(ErrorCode::Unknown(42), 7, Bytes::new()).to_string(),
+            "Unknown Error 42/subcode 7"
+        );
+        assert_eq!(
+            Notification::cease(CeaseSubcode::HardReset).to_string(),
+            "Cease/Hard Reset"
+        );
     }
 }

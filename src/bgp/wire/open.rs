@@ -31,9 +31,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u8, be_u16, be_u32};
 
-use super::capability::{decode_capabilities, Capability, ExtendedNextHopEntry, GracefulRestart};
+use super::capability::{Capability, ExtendedNextHopEntry, GracefulRestart, decode_capabilities};
 use super::error::{DecodeError, OpenError};
-use super::iana::{Afi, OptionalParameterType, Safi, AS_TRANS};
+use super::iana::{AS_TRANS, Afi, OptionalParameterType, Safi};
 
 /// The only BGP version there is.
 pub const BGP_VERSION: u8 = 4;
@@ -83,7 +83,12 @@ impl Open {
     /// An OPEN for `asn`, writing AS_TRANS in My AS when `asn` needs 4
     /// octets. The caller lists the capabilities, including
     /// [`Capability::FourOctetAs`].
-    pub fn new(asn: u32, hold_time: HoldTime, bgp_id: Ipv4Addr, capabilities: Vec<Capability>) -> Open {
+    pub fn new(
+        asn: u32,
+        hold_time: HoldTime,
+        bgp_id: Ipv4Addr,
+        capabilities: Vec<Capability>,
+    ) -> Open {
         Open {
             version: BGP_VERSION,
             my_as: u16::try_from(asn).unwrap_or(AS_TRANS),
@@ -123,7 +128,8 @@ impl Open {
     }
 
     pub fn supports_enhanced_route_refresh(&self) -> bool {
-        self.capabilities.contains(&Capability::EnhancedRouteRefresh)
+        self.capabilities
+            .contains(&Capability::EnhancedRouteRefresh)
     }
 
     pub fn graceful_restart(&self) -> Option<&GracefulRestart> {
@@ -182,9 +188,11 @@ impl Open {
             unknown_params: Vec::new(),
         };
 
-        if opt_len == 255 && rest.first() == Some(&u8::from(OptionalParameterType::ExtendedLength)) {
+        if opt_len == 255 && rest.first() == Some(&u8::from(OptionalParameterType::ExtendedLength))
+        {
             // RFC 9072 2: extended encoding.
-            let (rest, _) = be_u8::<_, ()>(rest).map_err(|_| DecodeError::open("ext. opt. params"))?;
+            let (rest, _) =
+                be_u8::<_, ()>(rest).map_err(|_| DecodeError::open("ext. opt. params"))?;
             let (rest, ext_len) = be_u16::<_, ()>(rest)
                 .map_err(|_| DecodeError::open("extended optional parameters length missing"))?;
             if usize::from(ext_len) != rest.len() {
@@ -253,7 +261,10 @@ impl Open {
         let mut current: Vec<u8> = Vec::new();
         for cap in &caps {
             if current.len() + cap.len() > 255 {
-                params.push((OptionalParameterType::Capabilities.into(), std::mem::take(&mut current)));
+                params.push((
+                    OptionalParameterType::Capabilities.into(),
+                    std::mem::take(&mut current),
+                ));
             }
             current.extend_from_slice(cap);
         }
@@ -315,10 +326,20 @@ mod tests {
 
     #[test]
     fn new_uses_as_trans_for_wide_asns() {
-        let o = Open::new(4_200_000_000, HoldTime::new(90).unwrap(), Ipv4Addr::new(192, 0, 2, 1), vec![Capability::FourOctetAs(4_200_000_000)]);
+        let o = Open::new(
+            4_200_000_000,
+            HoldTime::new(90).unwrap(),
+            Ipv4Addr::new(192, 0, 2, 1),
+            vec![Capability::FourOctetAs(4_200_000_000)],
+        );
         assert_eq!(o.my_as, AS_TRANS);
         assert_eq!(o.asn(), 4_200_000_000);
-        let o = Open::new(65001, HoldTime::DISABLED, Ipv4Addr::new(192, 0, 2, 1), vec![]);
+        let o = Open::new(
+            65001,
+            HoldTime::DISABLED,
+            Ipv4Addr::new(192, 0, 2, 1),
+            vec![],
+        );
         assert_eq!(o.my_as, 65001);
         assert_eq!(o.asn(), 65001);
         assert_eq!(o.four_octet_as(), None);

@@ -18,12 +18,12 @@ use std::net::IpAddr;
 use bytes::{BufMut, Bytes, BytesMut};
 use ipnet::IpNet;
 
-use super::attribute::{write_attribute, PathAttribute};
-use super::iana::{attr_flags, Afi, AttributeType, MessageType, Safi};
+use super::attribute::{PathAttribute, write_attribute};
+use super::iana::{Afi, AttributeType, MessageType, Safi, attr_flags};
 use super::mp::{MpNextHop, MpReach, MpUnreach};
 use super::nlri::{encode_prefix, prefix_wire_len};
 use super::update::patch_len;
-use super::{write_header, DecodeOptions, HEADER_LEN, MAX_MESSAGE_LEN};
+use super::{DecodeOptions, HEADER_LEN, MAX_MESSAGE_LEN, write_header};
 
 /// The address families vipd announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -170,7 +170,12 @@ pub fn pack_announce_with_next_hop(
             out.put_u16(0);
             let apos = out.len();
             out.put_u16(0);
-            write_attribute(attr_flags::OPTIONAL, AttributeType::MpReachNlri.into(), &value, &mut out);
+            write_attribute(
+                attr_flags::OPTIONAL,
+                AttributeType::MpReachNlri.into(),
+                &value,
+                &mut out,
+            );
             out.put_slice(&encoded_attrs);
             patch_len(&mut out, apos);
             finish(out)

@@ -32,7 +32,11 @@ impl RouteRefresh {
 
     /// A normal (RFC 2918) request for `afi`/`safi`.
     pub fn request(afi: Afi, safi: Safi) -> RouteRefresh {
-        RouteRefresh { afi, safi, subtype: Self::NORMAL }
+        RouteRefresh {
+            afi,
+            safi,
+            subtype: Self::NORMAL,
+        }
     }
 
     /// Decodes a 4-octet body; `None` for any other length.

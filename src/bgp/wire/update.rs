@@ -26,9 +26,9 @@ use nom::bytes::complete::take;
 use nom::number::complete::{be_u8, be_u16};
 
 use super::DecodeOptions;
-use super::attribute::{decode_attribute, AsPath, Decoded, Origin, PathAttribute};
+use super::attribute::{AsPath, Decoded, Origin, PathAttribute, decode_attribute};
 use super::error::{AttributeError, DecodeError, Rfc7606Action, UpdateError};
-use super::iana::{attr_flags, Afi, AttributeType, Safi};
+use super::iana::{Afi, AttributeType, Safi, attr_flags};
 use super::mp::{MpReach, MpUnreach};
 use super::nlri::{decode_ipv4_prefixes, encode_ipv4_prefixes};
 
@@ -67,7 +67,9 @@ impl Update {
         }
         match self.attributes.as_slice() {
             [] => Some((Afi::Ipv4, Safi::Unicast)),
-            [PathAttribute::MpUnreach(u)] if u.withdrawn.is_empty() && u.unparsed_withdrawn.is_empty() => {
+            [PathAttribute::MpUnreach(u)]
+                if u.withdrawn.is_empty() && u.unparsed_withdrawn.is_empty() =>
+            {
                 Some((u.afi, u.safi))
             }
             _ => None,
@@ -118,23 +120,29 @@ impl Update {
     /// [`outcome`](Self::outcome) is `TreatAsWithdraw` these must be handled
     /// as withdrawn instead.
     pub fn announced(&self) -> impl Iterator<Item = IpNet> + '_ {
-        self.nlri
-            .iter()
-            .map(|p| IpNet::V4(*p))
-            .chain(self.mp_reach().into_iter().flat_map(|m| m.nlri.iter().copied()))
+        self.nlri.iter().map(|p| IpNet::V4(*p)).chain(
+            self.mp_reach()
+                .into_iter()
+                .flat_map(|m| m.nlri.iter().copied()),
+        )
     }
 
     /// Every prefix withdrawn, classic withdrawn routes then MP_UNREACH_NLRI.
     pub fn withdrawn_all(&self) -> impl Iterator<Item = IpNet> + '_ {
-        self.withdrawn
-            .iter()
-            .map(|p| IpNet::V4(*p))
-            .chain(self.mp_unreach().into_iter().flat_map(|m| m.withdrawn.iter().copied()))
+        self.withdrawn.iter().map(|p| IpNet::V4(*p)).chain(
+            self.mp_unreach()
+                .into_iter()
+                .flat_map(|m| m.withdrawn.iter().copied()),
+        )
     }
 
     /// The strongest RFC 7606 action among [`errors`](Self::errors).
     pub fn outcome(&self) -> Rfc7606Action {
-        self.errors.iter().map(|e| e.action).max().unwrap_or_default()
+        self.errors
+            .iter()
+            .map(|e| e.action)
+            .max()
+            .unwrap_or_default()
     }
 
     /// Decodes the body (everything after the 19-octet header).
@@ -142,13 +150,14 @@ impl Update {
         let list = |reason| DecodeError::from(UpdateError::MalformedAttributeList { reason });
         // RFC 4271 6.3 / RFC 7606 4: length fields that overrun the message
         // leave nothing to trust: session reset with Malformed Attribute List.
-        let (rest, wlen) = be_u16::<_, ()>(body).map_err(|_| list("withdrawn routes length missing"))?;
-        let (rest, wbytes) =
-            take::<_, _, ()>(wlen)(rest).map_err(|_| list("withdrawn routes length overruns the message"))?;
-        let (rest, alen) =
-            be_u16::<_, ()>(rest).map_err(|_| list("withdrawn routes length leaves no room for attributes"))?;
-        let (nlri_bytes, abytes) =
-            take::<_, _, ()>(alen)(rest).map_err(|_| list("total path attribute length overruns the message"))?;
+        let (rest, wlen) =
+            be_u16::<_, ()>(body).map_err(|_| list("withdrawn routes length missing"))?;
+        let (rest, wbytes) = take::<_, _, ()>(wlen)(rest)
+            .map_err(|_| list("withdrawn routes length overruns the message"))?;
+        let (rest, alen) = be_u16::<_, ()>(rest)
+            .map_err(|_| list("withdrawn routes length leaves no room for attributes"))?;
+        let (nlri_bytes, abytes) = take::<_, _, ()>(alen)(rest)
+            .map_err(|_| list("total path attribute length overruns the message"))?;
 
         // RFC 7606 5.3: prefixes that do not parse reset the session.
         let withdrawn = decode_ipv4_prefixes(wbytes)
@@ -233,10 +242,15 @@ fn decode_attributes(
     let mut seen = [false; 256];
     while !input.is_empty() {
         let start = input;
-        let header = be_u8::<_, ()>(input).and_then(|(r, flags)| be_u8::<_, ()>(r).map(|(r, ty)| (r, flags, ty)));
+        let header = be_u8::<_, ()>(input)
+            .and_then(|(r, flags)| be_u8::<_, ()>(r).map(|(r, ty)| (r, flags, ty)));
         let Ok((rest, flags, type_code)) = header else {
             // RFC 7606 4, second case: too few octets for an attribute header.
-            errors.push(AttributeError::new(0, TreatAsWithdraw, "trailing octets too short for an attribute"));
+            errors.push(AttributeError::new(
+                0,
+                TreatAsWithdraw,
+                "trailing octets too short for an attribute",
+            ));
             break;
         };
         let len = if flags & attr_flags::EXTENDED_LENGTH != 0 {
@@ -246,7 +260,10 @@ fn decode_attributes(
         };
         let Ok((rest, value)) = len.and_then(|(r, l)| take::<_, _, ()>(l)(r)) else {
             let ty = AttributeType::from(type_code);
-            if matches!(ty, AttributeType::MpReachNlri | AttributeType::MpUnreachNlri) {
+            if matches!(
+                ty,
+                AttributeType::MpReachNlri | AttributeType::MpUnreachNlri
+            ) {
                 // RFC 7606 5.3: treat-as-withdraw needs the MP NLRI parsed.
                 return Err(UpdateError::MalformedAttributeList {
                     reason: "MP_REACH_NLRI/MP_UNREACH_NLRI overruns the path attributes",
@@ -255,7 +272,11 @@ fn decode_attributes(
             }
             // RFC 7606 4, first case: the attribute overruns the Total Path
             // Attribute Length; the rest cannot be parsed.
-            errors.push(AttributeError::new(type_code, TreatAsWithdraw, "attribute overruns the path attributes"));
+            errors.push(AttributeError::new(
+                type_code,
+                TreatAsWithdraw,
+                "attribute overruns the path attributes",
+            ));
             break;
         };
         let raw = start.get(..start.len() - rest.len()).unwrap_or(start);
@@ -264,7 +285,10 @@ fn decode_attributes(
         let ty = AttributeType::from(type_code);
         if let Some(seen) = seen.get_mut(usize::from(type_code)) {
             if *seen {
-                if matches!(ty, AttributeType::MpReachNlri | AttributeType::MpUnreachNlri) {
+                if matches!(
+                    ty,
+                    AttributeType::MpReachNlri | AttributeType::MpUnreachNlri
+                ) {
                     // RFC 7606 3.g
                     return Err(UpdateError::MalformedAttributeList {
                         reason: "MP_REACH_NLRI or MP_UNREACH_NLRI more than once",
@@ -272,7 +296,11 @@ fn decode_attributes(
                     .into());
                 }
                 // RFC 7606 3.g: discard all but the first.
-                errors.push(AttributeError::new(type_code, AttributeDiscard, "duplicate attribute"));
+                errors.push(AttributeError::new(
+                    type_code,
+                    AttributeDiscard,
+                    "duplicate attribute",
+                ));
                 continue;
             }
             *seen = true;

@@ -10,7 +10,7 @@ mod vectors;
 
 use bytes::BytesMut;
 
-use super::{decode_message, encode_message, DecodeOptions, Message};
+use super::{DecodeOptions, Message, decode_message, encode_message};
 
 /// Hex with any whitespace in it (so vectors can be laid out field by field).
 fn hx(s: &str) -> Vec<u8> {
@@ -27,8 +27,16 @@ fn encode(msg: &Message, opts: DecodeOptions) -> Vec<u8> {
 /// The vector encodes to exactly `wire`, and `wire` decodes to exactly `msg`.
 #[track_caller]
 fn both_ways(msg: &Message, opts: DecodeOptions, wire: &[u8]) {
-    assert_eq!(hex::encode(encode(msg, opts)), hex::encode(wire), "encode {msg:#?}");
-    assert_eq!(&decode_message(wire, opts).expect("vector decodes"), msg, "decode");
+    assert_eq!(
+        hex::encode(encode(msg, opts)),
+        hex::encode(wire),
+        "encode {msg:#?}"
+    );
+    assert_eq!(
+        &decode_message(wire, opts).expect("vector decodes"),
+        msg,
+        "decode"
+    );
 }
 
 const TWO_OCTET: DecodeOptions = DecodeOptions {

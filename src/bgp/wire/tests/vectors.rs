@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use bytes::Bytes;
 
 use super::super::*;
-use super::{both_ways, encode, hx, FOUR_OCTET, FOUR_OCTET_ENH, TWO_OCTET};
+use super::{FOUR_OCTET, FOUR_OCTET_ENH, TWO_OCTET, both_ways, encode, hx};
 
 const MARKER: &str = "ffffffffffffffffffffffffffffffff";
 
@@ -36,8 +36,14 @@ fn open_with_every_capability() {
         hold_time: 90,
         bgp_id: Ipv4Addr::new(192, 0, 2, 1),
         capabilities: vec![
-            Capability::Multiprotocol { afi: Afi::Ipv4, safi: Safi::Unicast },
-            Capability::Multiprotocol { afi: Afi::Ipv6, safi: Safi::Unicast },
+            Capability::Multiprotocol {
+                afi: Afi::Ipv4,
+                safi: Safi::Unicast,
+            },
+            Capability::Multiprotocol {
+                afi: Afi::Ipv6,
+                safi: Safi::Unicast,
+            },
             Capability::RouteRefresh,
             Capability::EnhancedRouteRefresh,
             Capability::FourOctetAs(4_200_000_001),
@@ -46,8 +52,16 @@ fn open_with_every_capability() {
                 notification: true,
                 restart_time: 120,
                 families: vec![
-                    GrFamily { afi: Afi::Ipv4, safi: Safi::Unicast, forwarding_state: true },
-                    GrFamily { afi: Afi::Ipv6, safi: Safi::Unicast, forwarding_state: false },
+                    GrFamily {
+                        afi: Afi::Ipv4,
+                        safi: Safi::Unicast,
+                        forwarding_state: true,
+                    },
+                    GrFamily {
+                        afi: Afi::Ipv6,
+                        safi: Safi::Unicast,
+                        forwarding_state: false,
+                    },
                 ],
             }),
             Capability::ExtendedNextHop(vec![ExtendedNextHopEntry {
@@ -55,7 +69,10 @@ fn open_with_every_capability() {
                 nlri_safi: Safi::Unicast,
                 nexthop_afi: Afi::Ipv6,
             }]),
-            Capability::Unknown { code: 73, value: Bytes::from_static(b"\x04vip1\x00") },
+            Capability::Unknown {
+                code: 73,
+                value: Bytes::from_static(b"\x04vip1\x00"),
+            },
         ],
         unknown_params: vec![],
     };
@@ -82,7 +99,10 @@ fn open_with_every_capability() {
     both_ways(&Message::Open(open.clone()), TWO_OCTET, &wire);
     assert_eq!(open.asn(), 4_200_000_001);
     assert_eq!(open.four_octet_as(), Some(4_200_000_001));
-    assert_eq!(open.multiprotocol(), vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)]);
+    assert_eq!(
+        open.multiprotocol(),
+        vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)]
+    );
     assert!(open.supports_route_refresh() && open.supports_enhanced_route_refresh());
     assert_eq!(open.graceful_restart().map(|g| g.restart_time), Some(120));
     assert_eq!(open.extended_next_hop().len(), 1);
@@ -90,7 +110,10 @@ fn open_with_every_capability() {
 
 /// Strips `# comments` from a multi-line vector, then decodes the hex.
 fn hxc(s: &str) -> Vec<u8> {
-    hx(&s.lines().map(|l| l.split('#').next().unwrap_or("")).collect::<String>())
+    hx(&s
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<String>())
 }
 
 #[test]
@@ -135,14 +158,25 @@ fn open_with_rfc9072_extended_parameters_decodes() {
 fn open_too_big_for_classic_parameters_uses_rfc9072() {
     // 40 FQDN-like capabilities of 8 octets = 320 octets of capabilities.
     let caps = (0..40)
-        .map(|i| Capability::Unknown { code: 200, value: Bytes::from(vec![i; 6]) })
+        .map(|i| Capability::Unknown {
+            code: 200,
+            value: Bytes::from(vec![i; 6]),
+        })
         .collect();
-    let open = Open::new(65001, HoldTime::new(90).unwrap(), Ipv4Addr::new(10, 0, 0, 1), caps);
+    let open = Open::new(
+        65001,
+        HoldTime::new(90).unwrap(),
+        Ipv4Addr::new(10, 0, 0, 1),
+        caps,
+    );
     let wire = encode(&Message::Open(open.clone()), TWO_OCTET);
     // version, AS, hold, id, then 255, 255, extended length 3 + 320.
     assert_eq!(&wire[19 + 9..19 + 13], &[0xff, 0xff, 0x01, 0x43]);
     assert_eq!(&wire[19 + 13..19 + 16], &[0x02, 0x01, 0x40]);
-    assert_eq!(decode_message(&wire, TWO_OCTET).unwrap(), Message::Open(open));
+    assert_eq!(
+        decode_message(&wire, TWO_OCTET).unwrap(),
+        Message::Open(open)
+    );
 }
 
 #[test]
@@ -153,21 +187,34 @@ fn update_with_every_attribute_four_octet_as() {
             PathAttribute::Origin(Origin::Igp),
             PathAttribute::AsPath(AsPath {
                 segments: vec![
-                    AsSegment { kind: AsSegmentKind::Sequence, asns: vec![65001, 4_200_000_001] },
-                    AsSegment { kind: AsSegmentKind::Set, asns: vec![65002] },
+                    AsSegment {
+                        kind: AsSegmentKind::Sequence,
+                        asns: vec![65001, 4_200_000_001],
+                    },
+                    AsSegment {
+                        kind: AsSegmentKind::Set,
+                        asns: vec![65002],
+                    },
                 ],
             }),
             PathAttribute::NextHop(Ipv4Addr::new(192, 0, 2, 1)),
             PathAttribute::MultiExitDisc(10),
             PathAttribute::LocalPref(200),
             PathAttribute::AtomicAggregate,
-            PathAttribute::Aggregator { asn: 65001, address: Ipv4Addr::new(192, 0, 2, 9) },
+            PathAttribute::Aggregator {
+                asn: 65001,
+                address: Ipv4Addr::new(192, 0, 2, 9),
+            },
             PathAttribute::Communities(vec![Community::new(65001, 100), Community::NO_EXPORT]),
             PathAttribute::OriginatorId(Ipv4Addr::new(192, 0, 2, 2)),
             PathAttribute::ClusterList(vec![Ipv4Addr::new(192, 0, 2, 3)]),
             PathAttribute::ExtendedCommunities(vec![[0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100]]),
             PathAttribute::LargeCommunities(vec!["4200000001:1:2".parse().unwrap()]),
-            PathAttribute::Unknown { flags: 0xe0, type_code: 99, value: Bytes::from_static(&[0xab, 0xcd]) },
+            PathAttribute::Unknown {
+                flags: 0xe0,
+                type_code: 99,
+                value: Bytes::from_static(&[0xab, 0xcd]),
+            },
         ],
         nlri: vec![net4("192.0.2.0/24"), net4("198.51.100.7/32")],
         errors: vec![],
@@ -196,7 +243,10 @@ fn update_with_every_attribute_four_octet_as() {
     both_ways(&Message::Update(update.clone()), FOUR_OCTET, &wire);
     assert_eq!(update.outcome(), Rfc7606Action::None);
     assert_eq!(update.announced().count(), 2);
-    assert_eq!(update.withdrawn_all().collect::<Vec<_>>(), vec![net("10.1.0.0/16")]);
+    assert_eq!(
+        update.withdrawn_all().collect::<Vec<_>>(),
+        vec![net("10.1.0.0/16")]
+    );
 }
 
 #[test]
@@ -207,9 +257,15 @@ fn two_octet_as_path_with_as_trans_and_as4_path() {
             PathAttribute::Origin(Origin::Igp),
             PathAttribute::AsPath(AsPath::sequence(vec![65001, u32::from(AS_TRANS)])),
             PathAttribute::NextHop(Ipv4Addr::new(192, 0, 2, 1)),
-            PathAttribute::Aggregator { asn: u32::from(AS_TRANS), address: Ipv4Addr::new(192, 0, 2, 9) },
+            PathAttribute::Aggregator {
+                asn: u32::from(AS_TRANS),
+                address: Ipv4Addr::new(192, 0, 2, 9),
+            },
             PathAttribute::As4Path(AsPath::sequence(vec![65001, 4_200_000_001])),
-            PathAttribute::As4Aggregator { asn: 4_200_000_001, address: Ipv4Addr::new(192, 0, 2, 9) },
+            PathAttribute::As4Aggregator {
+                asn: 4_200_000_001,
+                address: Ipv4Addr::new(192, 0, 2, 9),
+            },
         ],
         nlri: vec![net4("198.51.100.7/32")],
         errors: vec![],
@@ -231,7 +287,10 @@ fn two_octet_as_path_with_as_trans_and_as4_path() {
     // octets: AS_TRANS is substituted by the encoder.
     let mut real = update;
     real.attributes[1] = PathAttribute::AsPath(AsPath::sequence(vec![65001, 4_200_000_001]));
-    real.attributes[3] = PathAttribute::Aggregator { asn: 4_200_000_001, address: Ipv4Addr::new(192, 0, 2, 9) };
+    real.attributes[3] = PathAttribute::Aggregator {
+        asn: 4_200_000_001,
+        address: Ipv4Addr::new(192, 0, 2, 9),
+    };
     assert_eq!(encode(&Message::Update(real), TWO_OCTET), wire);
 }
 
@@ -242,7 +301,10 @@ fn mp_reach_ipv6_with_global_and_link_local_next_hop() {
             PathAttribute::MpReach(MpReach {
                 afi: Afi::Ipv6,
                 safi: Safi::Unicast,
-                next_hop: MpNextHop::Ipv6 { global: v6("2001:db8::1"), link_local: Some(v6("fe80::1")) },
+                next_hop: MpNextHop::Ipv6 {
+                    global: v6("2001:db8::1"),
+                    link_local: Some(v6("fe80::1")),
+                },
                 nlri: vec![net("2001:db8:1::/48"), net("2001:db8:ffff::5/128")],
                 unparsed_nlri: Bytes::new(),
             }),
@@ -276,7 +338,10 @@ fn rfc8950_ipv4_nlri_with_ipv6_next_hop() {
             PathAttribute::MpReach(MpReach {
                 afi: Afi::Ipv4,
                 safi: Safi::Unicast,
-                next_hop: MpNextHop::Ipv6 { global: v6("2001:db8::1"), link_local: None },
+                next_hop: MpNextHop::Ipv6 {
+                    global: v6("2001:db8::1"),
+                    link_local: None,
+                },
                 nlri: vec![net("198.51.100.7/32")],
                 unparsed_nlri: Bytes::new(),
             }),
@@ -298,7 +363,9 @@ fn rfc8950_ipv4_nlri_with_ipv6_next_hop() {
 
     // Without RFC 8950 negotiated the same octets decode, but the routes
     // must be treated as withdrawn.
-    let Message::Update(u) = decode_message(&wire, FOUR_OCTET).unwrap() else { panic!() };
+    let Message::Update(u) = decode_message(&wire, FOUR_OCTET).unwrap() else {
+        panic!()
+    };
     assert_eq!(u.outcome(), Rfc7606Action::TreatAsWithdraw);
     assert_eq!(u.errors[0].type_code, 14);
     assert_eq!(u.announced().count(), 1);
@@ -321,7 +388,10 @@ fn mp_unreach_ipv6() {
          80 0f 0a 0002 01 30 20010db80001   # MP_UNREACH_NLRI 2001:db8:1::/48"
     ));
     both_ways(&Message::Update(update.clone()), FOUR_OCTET, &wire);
-    assert_eq!(update.withdrawn_all().collect::<Vec<_>>(), vec![net("2001:db8:1::/48")]);
+    assert_eq!(
+        update.withdrawn_all().collect::<Vec<_>>(),
+        vec![net("2001:db8:1::/48")]
+    );
     assert_eq!(update.is_end_of_rib(), None);
 }
 
@@ -330,21 +400,27 @@ fn unknown_family_nlri_is_kept_raw() {
     // AFI 1 SAFI 128 (L3VPN): next hop RD+IPv4 (12 octets), one labelled
     // VPN prefix, kept as octets.
     let update = Update {
-        attributes: vec![PathAttribute::MpReach(MpReach {
-            afi: Afi::Ipv4,
-            safi: Safi::Unknown(128),
-            next_hop: MpNextHop::Other(Bytes::from(hx("0000000000000000c0000201"))),
-            nlri: vec![],
-            unparsed_nlri: Bytes::from(hx("70 000641 0001fde900000001 c00002")),
-        })],
+        attributes: vec![
+            PathAttribute::MpReach(MpReach {
+                afi: Afi::Ipv4,
+                safi: Safi::Unknown(128),
+                next_hop: MpNextHop::Other(Bytes::from(hx("0000000000000000c0000201"))),
+                nlri: vec![],
+                unparsed_nlri: Bytes::from(hx("70 000641 0001fde900000001 c00002")),
+            }),
+            PathAttribute::Origin(Origin::Igp),
+            PathAttribute::AsPath(AsPath::default()),
+        ],
         ..Update::default()
     };
     let wire = hxc(&format!(
-        "{MARKER} 003a 02
-         0000 0023
-         80 0e 20 0001 80
-            0c 0000000000000000c0000201
-            00 70 000641 0001fde900000001 c00002"
+        "{MARKER} 0041 02
+         0000 002a
+         80 0e 20 0001 80                  # AFI IPv4, SAFI 128
+            0c 0000000000000000c0000201    # next hop: RD 0 + 192.0.2.1
+            00 70 000641 0001fde900000001 c00002  # label, RD, 192.0.2.0/24
+         40 01 01 00
+         40 02 00"
     ));
     both_ways(&Message::Update(update), FOUR_OCTET, &wire);
 }
@@ -352,7 +428,11 @@ fn unknown_family_nlri_is_kept_raw() {
 #[test]
 fn end_of_rib_ipv4_and_ipv6() {
     let v4 = hx(&format!("{MARKER} 0017 02 0000 0000"));
-    both_ways(&Message::Update(Update::end_of_rib(Afi::Ipv4, Safi::Unicast)), FOUR_OCTET, &v4);
+    both_ways(
+        &Message::Update(Update::end_of_rib(Afi::Ipv4, Safi::Unicast)),
+        FOUR_OCTET,
+        &v4,
+    );
     let v6 = hxc(&format!(
         "{MARKER} 001d 02
          0000 0006
@@ -360,7 +440,10 @@ fn end_of_rib_ipv4_and_ipv6() {
     ));
     let eor6 = Update::end_of_rib(Afi::Ipv6, Safi::Unicast);
     both_ways(&Message::Update(eor6.clone()), FOUR_OCTET, &v6);
-    assert_eq!(Update::end_of_rib(Afi::Ipv4, Safi::Unicast).is_end_of_rib(), Some((Afi::Ipv4, Safi::Unicast)));
+    assert_eq!(
+        Update::end_of_rib(Afi::Ipv4, Safi::Unicast).is_end_of_rib(),
+        Some((Afi::Ipv4, Safi::Unicast))
+    );
     assert_eq!(eor6.is_end_of_rib(), Some((Afi::Ipv6, Safi::Unicast)));
 }
 
@@ -374,23 +457,38 @@ fn notification_with_shutdown_communication() {
     ));
     both_ways(&Message::Notification(n.clone()), TWO_OCTET, &wire);
     assert_eq!(n.shutdown_communication().as_deref(), Some("maintenance"));
-    assert_eq!(n.to_string(), "Cease/Administrative Shutdown: \"maintenance\"");
+    assert_eq!(
+        n.to_string(),
+        "Cease/Administrative Shutdown: \"maintenance\""
+    );
 }
 
 #[test]
 fn notification_without_data() {
     let wire = hx(&format!("{MARKER} 0015 03 04 00"));
-    both_ways(&Message::Notification(Notification::hold_timer_expired()), TWO_OCTET, &wire);
+    both_ways(
+        &Message::Notification(Notification::hold_timer_expired()),
+        TWO_OCTET,
+        &wire,
+    );
 }
 
 #[test]
 fn route_refresh() {
-    let rr = RouteRefresh { afi: Afi::Ipv6, safi: Safi::Unicast, subtype: RouteRefresh::BEGIN };
+    let rr = RouteRefresh {
+        afi: Afi::Ipv6,
+        safi: Safi::Unicast,
+        subtype: RouteRefresh::BEGIN,
+    };
     let wire = hxc(&format!(
         "{MARKER} 0017 05
          0002 01 01   # AFI IPv6, subtype BoRR, SAFI unicast"
     ));
     both_ways(&Message::RouteRefresh(rr), TWO_OCTET, &wire);
     let wire = hx(&format!("{MARKER} 0017 05 0001 00 01"));
-    both_ways(&Message::RouteRefresh(RouteRefresh::request(Afi::Ipv4, Safi::Unicast)), TWO_OCTET, &wire);
+    both_ways(
+        &Message::RouteRefresh(RouteRefresh::request(Afi::Ipv4, Safi::Unicast)),
+        TWO_OCTET,
+        &wire,
+    );
 }

@@ -1,0 +1,293 @@
+//! In-process tests of the whole daemon against a scripted BGP peer on
+//! loopback: real sockets, real tasks, no router needed.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ipnet::IpNet;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::oneshot;
+use tokio::time::timeout;
+
+use crate::bgp::wire::{
+    self, Afi, Capability, CeaseSubcode, DecodeOptions, ErrorCode, Message, Open, RouteRefresh,
+    Safi,
+};
+use crate::config;
+
+const STEP: Duration = Duration::from_secs(5);
+
+/// A BGP speaker scripted by the test.
+struct ScriptedPeer {
+    stream: TcpStream,
+    rx: BytesMut,
+    opts: DecodeOptions,
+}
+
+impl ScriptedPeer {
+    async fn send(&mut self, msg: &Message) {
+        let mut buf = BytesMut::new();
+        wire::encode_message(msg, self.opts, &mut buf);
+        self.stream.write_all(&buf).await.unwrap();
+    }
+
+    /// The next message, or None at end of stream.
+    async fn recv(&mut self) -> Option<Message> {
+        loop {
+            if let Some(frame) = wire::split_frame(&mut self.rx).unwrap() {
+                return Some(wire::decode_message(&frame, self.opts).unwrap());
+            }
+            let mut buf = [0u8; 4096];
+            let n = timeout(STEP, self.stream.read(&mut buf))
+                .await
+                .expect("vipd went silent")
+                .ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.rx.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Complete the OPEN exchange as AS 65000.
+    async fn establish(&mut self) -> Open {
+        let Some(Message::Open(theirs)) = self.recv().await else {
+            panic!("expected OPEN")
+        };
+        let ours = Open {
+            version: 4,
+            my_as: 65000,
+            hold_time: 90,
+            bgp_id: Ipv4Addr::new(10, 255, 1, 1),
+            capabilities: vec![
+                Capability::Multiprotocol {
+                    afi: Afi::Ipv4,
+                    safi: Safi::Unicast,
+                },
+                Capability::Multiprotocol {
+                    afi: Afi::Ipv6,
+                    safi: Safi::Unicast,
+                },
+                Capability::RouteRefresh,
+                Capability::FourOctetAs(65000),
+            ],
+            unknown_params: vec![],
+        };
+        self.send(&Message::Open(ours)).await;
+        self.send(&Message::Keepalive).await;
+        assert_eq!(self.recv().await, Some(Message::Keepalive));
+        self.opts = DecodeOptions {
+            four_octet_as: true,
+            extended_nexthop_ipv4: false,
+        };
+        theirs
+    }
+
+    /// Read UPDATEs until End-of-RIB for both families; returns what was announced.
+    async fn initial_table(&mut self) -> BTreeSet<IpNet> {
+        let mut announced = BTreeSet::new();
+        let mut eors = 0;
+        while eors < 2 {
+            match self.recv().await {
+                Some(Message::Update(u)) => {
+                    if u.is_end_of_rib().is_some() {
+                        eors += 1;
+                    }
+                    announced.extend(u.announced());
+                }
+                Some(Message::Keepalive) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        announced
+    }
+}
+
+fn node_config(peer_port: u16, extra: &str) -> config::Config {
+    let text = format!(
+        r#"
+[speaker]
+asn = 65001
+router_id = "10.255.1.2"
+connect_retry = 1
+{extra}
+[[peer]]
+address = "127.0.0.1"
+port = {peer_port}
+remote_asn = 65000
+next_hop_ipv6 = "fd00:255:1::2"
+
+[[vip]]
+prefix = "198.18.0.10/32"
+[[vip]]
+prefix = "fd00:198:18::10/128"
+"#
+    );
+    config::parse(&text, "test.toml").unwrap()
+}
+
+fn prefixes(list: &[&str]) -> BTreeSet<IpNet> {
+    list.iter().map(|p| p.parse().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn vipd_announces_its_vips_and_withdraws_them_with_a_cease_on_shutdown() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop_tx, stop_rx) = oneshot::channel::<String>();
+    let daemon = tokio::spawn(super::run(node_config(port, ""), async move {
+        stop_rx.await.unwrap_or_default()
+    }));
+
+    let (stream, _) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
+    let mut peer = ScriptedPeer {
+        stream,
+        rx: BytesMut::new(),
+        opts: DecodeOptions::default(),
+    };
+    let open = peer.establish().await;
+    assert_eq!(open.asn(), 65001);
+    assert_eq!(
+        peer.initial_table().await,
+        prefixes(&["198.18.0.10/32", "fd00:198:18::10/128"])
+    );
+
+    // ROUTE-REFRESH: the IPv6 table again.
+    peer.send(&Message::RouteRefresh(RouteRefresh {
+        afi: Afi::Ipv6,
+        safi: Safi::Unicast,
+        subtype: 0,
+    }))
+    .await;
+    let Some(Message::Update(u)) = peer.recv().await else {
+        panic!("expected an UPDATE after ROUTE-REFRESH")
+    };
+    assert_eq!(
+        u.announced().collect::<BTreeSet<_>>(),
+        prefixes(&["fd00:198:18::10/128"])
+    );
+
+    // Shutdown: withdrawals, then Cease/Administrative Shutdown with the reason, then EOF.
+    let started = std::time::Instant::now();
+    stop_tx.send("maintenance window".into()).unwrap();
+    let mut withdrawn = BTreeSet::new();
+    let notification = loop {
+        match peer.recv().await {
+            Some(Message::Update(u)) => withdrawn.extend(u.withdrawn_all()),
+            Some(Message::Notification(n)) => break n,
+            Some(Message::Keepalive) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(
+        withdrawn,
+        prefixes(&["198.18.0.10/32", "fd00:198:18::10/128"])
+    );
+    assert_eq!(notification.code, ErrorCode::Cease);
+    assert_eq!(
+        notification.subcode,
+        u8::from(CeaseSubcode::AdministrativeShutdown)
+    );
+    assert_eq!(
+        notification.shutdown_communication().as_deref(),
+        Some("maintenance window")
+    );
+    assert_eq!(peer.recv().await, None, "vipd closes the connection");
+    timeout(Duration::from_secs(1), daemon)
+        .await
+        .expect("vipd stops within a second")
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn vipd_reconnects_after_the_peer_drops_the_session() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop_tx, stop_rx) = oneshot::channel::<String>();
+    let daemon = tokio::spawn(super::run(node_config(port, ""), async move {
+        stop_rx.await.unwrap_or_default()
+    }));
+    for _round in 0..2 {
+        let (stream, _) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
+        let mut peer = ScriptedPeer {
+            stream,
+            rx: BytesMut::new(),
+            opts: DecodeOptions::default(),
+        };
+        peer.establish().await;
+        assert_eq!(peer.initial_table().await.len(), 2);
+        // Drop the TCP connection without a NOTIFICATION.
+        drop(peer);
+    }
+    stop_tx.send("done".into()).unwrap();
+    timeout(Duration::from_secs(1), daemon)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+/// A free loopback port for vipd to listen on.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+async fn connect_from(source: &str, to: SocketAddr) -> TcpStream {
+    let deadline = std::time::Instant::now() + STEP;
+    loop {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::new(source.parse().unwrap(), 0))
+            .unwrap();
+        match socket.connect(to).await {
+            Ok(s) => return s,
+            Err(e) if std::time::Instant::now() > deadline => panic!("cannot connect: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn listener_accepts_configured_peers_and_refuses_everyone_else() {
+    let listen_port = free_port();
+    let extra = format!("listen = \"127.0.0.1:{listen_port}\"");
+    let mut cfg = node_config(179, &extra);
+    cfg.peers[0].passive = true;
+    let (stop_tx, stop_rx) = oneshot::channel::<String>();
+    let daemon = tokio::spawn(super::run(
+        cfg,
+        async move { stop_rx.await.unwrap_or_default() },
+    ));
+    let to: SocketAddr = format!("127.0.0.1:{listen_port}").parse().unwrap();
+
+    // 127.0.0.2 is not a configured peer: closed without a word.
+    let mut stranger = connect_from("127.0.0.2", to).await;
+    let mut buf = [0u8; 64];
+    let n = timeout(STEP, stranger.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "a stranger gets nothing but a closed connection");
+
+    // 127.0.0.1 is: it gets an OPEN and a session.
+    let stream = connect_from("127.0.0.1", to).await;
+    let mut peer = ScriptedPeer {
+        stream,
+        rx: BytesMut::new(),
+        opts: DecodeOptions::default(),
+    };
+    peer.establish().await;
+    assert_eq!(peer.initial_table().await.len(), 2);
+    stop_tx.send("done".into()).unwrap();
+    timeout(Duration::from_secs(1), daemon)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
