@@ -14,7 +14,9 @@
 
 mod clab;
 mod harness;
+mod interop;
 
+mod announce_matrix;
 mod harness_routers_peer_with_each_other;
 
 use std::net::IpAddr;

@@ -16,6 +16,8 @@ use tokio::sync::watch;
 use crate::bgp::wire::{Community, LargeCommunity};
 use crate::config::VipConfig;
 
+pub mod state;
+
 /// One VIP route with the attributes vipd attaches to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VipRoute {

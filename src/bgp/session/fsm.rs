@@ -581,10 +581,8 @@ impl Session {
         }
         // RFC 4271 8.2.2: KEEPALIVE and UPDATE restart the HoldTimer (in
         // OpenConfirm and Established; in OpenSent an OPEN sets it anew).
-        if state != ConnState::OpenSent {
-            if let Some(hold) = self.conns[i].hold {
-                self.conns[i].timers.set(Timer::Hold, now + hold);
-            }
+        if let (true, Some(hold)) = (state != ConnState::OpenSent, self.conns[i].hold) {
+            self.conns[i].timers.set(Timer::Hold, now + hold);
         }
         match (state, msg) {
             (ConnState::OpenSent, Message::Open(open)) => self.on_open(now, id, open, out),

@@ -582,7 +582,7 @@ pub(crate) fn decode_attribute(
 
 /// The `n`-octet chunks of a value whose length is a non-zero multiple of `n`.
 fn multiple_of(value: &[u8], n: usize) -> Option<std::slice::ChunksExact<'_, u8>> {
-    (!value.is_empty() && value.len() % n == 0).then(|| value.chunks_exact(n))
+    (!value.is_empty() && value.len().is_multiple_of(n)).then(|| value.chunks_exact(n))
 }
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ impl GracefulRestart {
     fn decode(value: &[u8]) -> Result<GracefulRestart, DecodeError> {
         let (mut rest, head) = be_u16::<_, ()>(value)
             .map_err(|_| malformed("graceful restart capability too short"))?;
-        if rest.len() % 4 != 0 {
+        if !rest.len().is_multiple_of(4) {
             return Err(malformed(
                 "graceful restart capability has a partial family",
             ));
@@ -256,7 +256,7 @@ impl GracefulRestart {
 fn decode_extended_next_hop(
     value: &[u8],
 ) -> Result<Option<Vec<ExtendedNextHopEntry>>, DecodeError> {
-    if value.len() % 6 != 0 {
+    if !value.len().is_multiple_of(6) {
         return Err(malformed(
             "extended next hop capability length is not a multiple of 6",
         ));

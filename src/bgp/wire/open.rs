@@ -260,7 +260,7 @@ impl Open {
         let mut params: Vec<(u8, Vec<u8>)> = Vec::new();
         let mut current: Vec<u8> = Vec::new();
         for cap in &caps {
-            if current.len() + cap.len() > 255 {
+            if current.len() + cap.len() > 255 && !current.is_empty() {
                 params.push((
                     OptionalParameterType::Capabilities.into(),
                     std::mem::take(&mut current),

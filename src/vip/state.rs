@@ -1,0 +1,683 @@
+//! The VIP state machine: check results in, VIP phases (and so routes) out.
+//!
+//! Pure and sans-IO like the BGP session: [`VipMachine::handle`] takes
+//! `(now, input)` and returns the transitions to apply, and
+//! [`VipMachine::poll_timeout`] says when a drain ends or a hold-down lifts.
+//! Each transition carries the route to announce (or `None` to withdraw), so
+//! the caller applies it to the desired set at once: no timer or batching sits
+//! between a state change and the UPDATE.
+//!
+//! ```text
+//!            checks satisfied (and no hold-down, startup delay, drain order)
+//!   +------+ ------------------------------------------------------> +----+
+//!   | Down |                                                          | Up |
+//!   +------+ <----------- hard failure: withdraw at once ------------ +----+
+//!      ^                                                                 |
+//!      | drain_time over, or a hard failure          on_fail = "drain",  |
+//!      |                                             operator drain,     |
+//!   +----------+ <------------------------------------ shutdown_drain --+
+//!   | Draining |  announced with GRACEFUL_SHUTDOWN (RFC 8326), drain_med,
+//!   +----------+  drain_prepend; back to Up if the checks recover
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+
+use super::VipRoute;
+use crate::bgp::wire::Community;
+
+/// How a VIP combines its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Up while every check is up.
+    #[default]
+    All,
+    /// Up while at least one check is up.
+    Any,
+}
+
+/// One VIP as the machine needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSpec {
+    pub route: VipRoute,
+    pub checks: Vec<String>,
+    pub policy: Policy,
+    /// After going down, stay down at least this long (anti-flap).
+    pub hold_down: Option<Duration>,
+    pub drain_time: Duration,
+    pub drain_med: Option<u32>,
+    pub drain_prepend: u8,
+}
+
+/// One check as the machine needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckSpec {
+    /// A failure drains the VIP first instead of withdrawing it at once.
+    pub drain_on_fail: bool,
+}
+
+/// Where a VIP stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Down,
+    Up,
+    Draining,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Down => "down",
+            Phase::Up => "up",
+            Phase::Draining => "draining",
+        })
+    }
+}
+
+/// What can happen to VIPs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VipInput {
+    /// A check changed state (after its rise/fall).
+    Check {
+        name: String,
+        up: bool,
+        cause: String,
+    },
+    /// An operator drains (or undrains) one VIP, or all when `prefix` is None.
+    AdminDrain { prefix: Option<IpNet>, drain: bool },
+    /// vipd is stopping; `drain` drains every Up VIP first.
+    Shutdown { drain: bool },
+}
+
+/// One VIP changed phase; apply `route` (None = withdraw) to the desired set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub prefix: IpNet,
+    pub from: Phase,
+    pub to: Phase,
+    pub cause: String,
+    pub route: Option<VipRoute>,
+}
+
+#[derive(Debug)]
+struct Vip {
+    spec: VipSpec,
+    phase: Phase,
+    since: Instant,
+    drain_until: Option<Instant>,
+    hold_until: Option<Instant>,
+    admin_drain: bool,
+    cause: String,
+}
+
+#[derive(Debug)]
+struct CheckState {
+    spec: CheckSpec,
+    up: bool,
+    cause: String,
+}
+
+/// Every VIP of this node.
+#[derive(Debug)]
+pub struct VipMachine {
+    vips: Vec<Vip>,
+    checks: HashMap<String, CheckState>,
+    startup_until: Option<Instant>,
+    shutting_down: bool,
+}
+
+/// A snapshot of one VIP for status output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipStatus {
+    pub prefix: IpNet,
+    pub phase: Phase,
+    pub since: Instant,
+    pub cause: String,
+    pub admin_drain: bool,
+}
+
+impl VipMachine {
+    /// Every check starts down: nothing with checks is up before they pass.
+    pub fn new(
+        now: Instant,
+        vips: Vec<VipSpec>,
+        checks: BTreeMap<String, CheckSpec>,
+        startup_delay: Option<Duration>,
+    ) -> Self {
+        VipMachine {
+            vips: vips
+                .into_iter()
+                .map(|spec| Vip {
+                    spec,
+                    phase: Phase::Down,
+                    since: now,
+                    drain_until: None,
+                    hold_until: None,
+                    admin_drain: false,
+                    cause: "starting".into(),
+                })
+                .collect(),
+            checks: checks
+                .into_iter()
+                .map(|(name, spec)| {
+                    (
+                        name,
+                        CheckState {
+                            spec,
+                            up: false,
+                            cause: "not checked yet".into(),
+                        },
+                    )
+                })
+                .collect(),
+            startup_until: startup_delay.map(|d| now + d),
+            shutting_down: false,
+        }
+    }
+
+    /// The first evaluation: VIPs without checks go up (after any startup delay).
+    pub fn start(&mut self, now: Instant) -> Vec<Transition> {
+        self.evaluate(now)
+    }
+
+    pub fn handle(&mut self, now: Instant, input: VipInput) -> Vec<Transition> {
+        match input {
+            VipInput::Check { name, up, cause } => {
+                if let Some(c) = self.checks.get_mut(&name) {
+                    c.up = up;
+                    c.cause = cause;
+                }
+            }
+            VipInput::AdminDrain { prefix, drain } => {
+                for v in &mut self.vips {
+                    if prefix.is_none_or(|p| p == v.spec.route.prefix) {
+                        v.admin_drain = drain;
+                    }
+                }
+            }
+            VipInput::Shutdown { drain } => {
+                self.shutting_down = true;
+                if !drain {
+                    // Withdraw everything now, drains included.
+                    let mut out = Vec::new();
+                    for v in &mut self.vips {
+                        if v.phase != Phase::Down {
+                            out.push(set_phase(v, now, Phase::Down, "vipd stopping".into()));
+                        }
+                    }
+                    return out;
+                }
+            }
+        }
+        self.evaluate(now)
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<Transition> {
+        self.evaluate(now)
+    }
+
+    /// When a drain ends, a hold-down lifts or the startup delay is over.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let vip_deadlines = self.vips.iter().filter_map(|v| match v.phase {
+            Phase::Draining => v.drain_until,
+            Phase::Down => v.hold_until,
+            Phase::Up => None,
+        });
+        vip_deadlines.chain(self.startup_until).min()
+    }
+
+    /// True when every VIP is down (a draining shutdown is complete).
+    pub fn all_down(&self) -> bool {
+        self.vips.iter().all(|v| v.phase == Phase::Down)
+    }
+
+    pub fn status(&self) -> Vec<VipStatus> {
+        self.vips
+            .iter()
+            .map(|v| VipStatus {
+                prefix: v.spec.route.prefix,
+                phase: v.phase,
+                since: v.since,
+                cause: v.cause.clone(),
+                admin_drain: v.admin_drain,
+            })
+            .collect()
+    }
+
+    fn evaluate(&mut self, now: Instant) -> Vec<Transition> {
+        if self.startup_until.is_some_and(|t| now >= t) {
+            self.startup_until = None;
+        }
+        let starting = self.startup_until.is_some();
+        let mut out = Vec::new();
+        for v in &mut self.vips {
+            let verdict = verdict(&v.spec, &self.checks);
+            let t = match v.phase {
+                Phase::Down => {
+                    let held = v.hold_until.is_some_and(|t| now < t);
+                    if !held {
+                        v.hold_until = None;
+                    }
+                    match verdict {
+                        Verdict::Satisfied(cause)
+                            if !held && !starting && !v.admin_drain && !self.shutting_down =>
+                        {
+                            Some(set_phase(v, now, Phase::Up, cause))
+                        }
+                        _ => None,
+                    }
+                }
+                Phase::Up => {
+                    if self.shutting_down {
+                        // Only a draining shutdown gets here.
+                        Some(start_drain(v, now, "vipd stopping: draining".into()))
+                    } else if v.admin_drain {
+                        Some(start_drain(v, now, "drained by operator".into()))
+                    } else {
+                        match verdict {
+                            Verdict::Satisfied(_) => None,
+                            Verdict::Failed { cause, drain: true } => {
+                                Some(start_drain(v, now, cause))
+                            }
+                            Verdict::Failed {
+                                cause,
+                                drain: false,
+                            } => Some(go_down(v, now, cause)),
+                        }
+                    }
+                }
+                Phase::Draining => {
+                    let over = v.drain_until.is_none_or(|t| now >= t);
+                    match verdict {
+                        // A hard failure during a drain withdraws at once.
+                        Verdict::Failed {
+                            cause,
+                            drain: false,
+                        } => Some(go_down(v, now, cause)),
+                        _ if over => Some(go_down(v, now, format!("drain over: {}", v.cause))),
+                        Verdict::Satisfied(cause) if !v.admin_drain && !self.shutting_down => {
+                            Some(set_phase(v, now, Phase::Up, cause))
+                        }
+                        _ => None,
+                    }
+                }
+            };
+            out.extend(t);
+        }
+        out
+    }
+}
+
+enum Verdict {
+    Satisfied(String),
+    /// `drain`: every failing check asks for a drain rather than a withdrawal.
+    Failed {
+        cause: String,
+        drain: bool,
+    },
+}
+
+fn verdict(spec: &VipSpec, checks: &HashMap<String, CheckState>) -> Verdict {
+    if spec.checks.is_empty() {
+        return Verdict::Satisfied("no checks: always up".into());
+    }
+    let state = |name: &String| checks.get(name);
+    let up: Vec<&String> = spec
+        .checks
+        .iter()
+        .filter(|n| state(n).is_some_and(|c| c.up))
+        .collect();
+    let satisfied = match spec.policy {
+        Policy::All => up.len() == spec.checks.len(),
+        Policy::Any => !up.is_empty(),
+    };
+    if satisfied {
+        let names: Vec<&str> = up.iter().map(|s| s.as_str()).collect();
+        return Verdict::Satisfied(format!("check {} up", names.join(", ")));
+    }
+    let failing: Vec<(&String, Option<&CheckState>)> = spec
+        .checks
+        .iter()
+        .map(|n| (n, state(n)))
+        .filter(|(_, c)| !c.is_some_and(|c| c.up))
+        .collect();
+    let drain = failing
+        .iter()
+        .all(|(_, c)| c.is_some_and(|c| c.spec.drain_on_fail));
+    let cause = failing
+        .iter()
+        .map(|(n, c)| match c {
+            Some(c) => format!("check {n} down: {}", c.cause),
+            None => format!("check {n} unknown"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Verdict::Failed { cause, drain }
+}
+
+fn set_phase(v: &mut Vip, now: Instant, to: Phase, cause: String) -> Transition {
+    let from = v.phase;
+    v.phase = to;
+    v.since = now;
+    v.cause = cause.clone();
+    if to != Phase::Draining {
+        v.drain_until = None;
+    }
+    Transition {
+        prefix: v.spec.route.prefix,
+        from,
+        to,
+        cause,
+        route: match to {
+            Phase::Up => Some(v.spec.route.clone()),
+            Phase::Draining => Some(draining_route(&v.spec)),
+            Phase::Down => None,
+        },
+    }
+}
+
+fn start_drain(v: &mut Vip, now: Instant, cause: String) -> Transition {
+    if v.spec.drain_time.is_zero() {
+        return go_down(v, now, cause);
+    }
+    v.drain_until = Some(now + v.spec.drain_time);
+    set_phase(v, now, Phase::Draining, cause)
+}
+
+fn go_down(v: &mut Vip, now: Instant, cause: String) -> Transition {
+    v.hold_until = v.spec.hold_down.map(|d| now + d);
+    set_phase(v, now, Phase::Down, cause)
+}
+
+/// RFC 8326: the route stays, marked GRACEFUL_SHUTDOWN so routers prefer
+/// any other path; optionally worse MED and a longer AS path too. LOCAL_PREF
+/// 0 makes it lose inside an iBGP domain as well.
+fn draining_route(spec: &VipSpec) -> VipRoute {
+    let mut r = spec.route.clone();
+    if !r.communities.contains(&Community::GRACEFUL_SHUTDOWN) {
+        r.communities.push(Community::GRACEFUL_SHUTDOWN);
+    }
+    if let Some(med) = spec.drain_med {
+        r.med = Some(med);
+    }
+    r.as_path_prepend = r.as_path_prepend.saturating_add(spec.drain_prepend);
+    r.local_pref = Some(0);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn route(p: &str) -> VipRoute {
+        VipRoute {
+            prefix: p.parse().unwrap(),
+            communities: vec![],
+            large_communities: vec![],
+            med: Some(10),
+            local_pref: None,
+            as_path_prepend: 0,
+        }
+    }
+
+    fn spec(p: &str, checks: &[&str]) -> VipSpec {
+        VipSpec {
+            route: route(p),
+            checks: checks.iter().map(|s| s.to_string()).collect(),
+            policy: Policy::All,
+            hold_down: None,
+            drain_time: 10 * S,
+            drain_med: Some(1000),
+            drain_prepend: 2,
+        }
+    }
+
+    fn checks(list: &[(&str, bool)]) -> BTreeMap<String, CheckSpec> {
+        list.iter()
+            .map(|(n, drain)| {
+                (
+                    n.to_string(),
+                    CheckSpec {
+                        drain_on_fail: *drain,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn check(name: &str, up: bool, cause: &str) -> VipInput {
+        VipInput::Check {
+            name: name.into(),
+            up,
+            cause: cause.into(),
+        }
+    }
+
+    fn phases(ts: &[Transition]) -> Vec<(Phase, Phase)> {
+        ts.iter().map(|t| (t.from, t.to)).collect()
+    }
+
+    #[test]
+    fn a_vip_without_checks_goes_up_at_start() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(t0, vec![spec("198.18.0.10/32", &[])], checks(&[]), None);
+        let ts = m.start(t0);
+        assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
+        assert_eq!(ts[0].route, Some(route("198.18.0.10/32")));
+    }
+
+    #[test]
+    fn a_vip_with_checks_stays_down_until_they_pass() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["web"])],
+            checks(&[("web", false)]),
+            None,
+        );
+        assert!(m.start(t0).is_empty());
+        let ts = m.handle(t0 + S, check("web", true, "HTTP 200"));
+        assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
+        assert_eq!(ts[0].cause, "check web up");
+    }
+
+    #[test]
+    fn a_hard_failure_withdraws_at_once_with_its_cause() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["web"])],
+            checks(&[("web", false)]),
+            None,
+        );
+        m.handle(t0, check("web", true, "ok"));
+        let ts = m.handle(t0 + S, check("web", false, "connection refused"));
+        assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Down)]);
+        assert_eq!(ts[0].route, None);
+        assert_eq!(ts[0].cause, "check web down: connection refused");
+        assert_eq!(m.poll_timeout(), None, "nothing waits on a timer");
+    }
+
+    #[test]
+    fn policy_all_needs_every_check_and_any_needs_one() {
+        let t0 = Instant::now();
+        let mut any = spec("198.18.0.11/32", &["a", "b"]);
+        any.policy = Policy::Any;
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["a", "b"]), any],
+            checks(&[("a", false), ("b", false)]),
+            None,
+        );
+        let ts = m.handle(t0, check("a", true, "ok"));
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].prefix, "198.18.0.11/32".parse::<IpNet>().unwrap());
+        let ts = m.handle(t0, check("b", true, "ok"));
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].prefix, "198.18.0.10/32".parse::<IpNet>().unwrap());
+        // a fails: "all" goes down, "any" stays up on b.
+        let ts = m.handle(t0, check("a", false, "timeout after 500ms"));
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].prefix, "198.18.0.10/32".parse::<IpNet>().unwrap());
+        assert_eq!(ts[0].to, Phase::Down);
+    }
+
+    #[test]
+    fn a_drain_check_keeps_the_route_marked_graceful_shutdown_then_withdraws() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["maint"])],
+            checks(&[("maint", true)]),
+            None,
+        );
+        m.handle(t0, check("maint", true, "file absent"));
+        let ts = m.handle(t0 + S, check("maint", false, "file /etc/maint present"));
+        assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Draining)]);
+        let r = ts[0].route.clone().expect("still announced");
+        assert!(r.communities.contains(&Community::GRACEFUL_SHUTDOWN));
+        assert_eq!(r.med, Some(1000));
+        assert_eq!(r.as_path_prepend, 2);
+        assert_eq!(r.local_pref, Some(0));
+        // Nothing more until drain_time is over; then withdrawn.
+        assert_eq!(m.poll_timeout(), Some(t0 + 11 * S));
+        assert!(m.handle_timeout(t0 + 10 * S).is_empty());
+        let ts = m.handle_timeout(t0 + 11 * S);
+        assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Down)]);
+        assert_eq!(ts[0].route, None);
+    }
+
+    #[test]
+    fn a_drain_ends_early_when_the_check_recovers() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["maint"])],
+            checks(&[("maint", true)]),
+            None,
+        );
+        m.handle(t0, check("maint", true, ""));
+        m.handle(t0, check("maint", false, "present"));
+        let ts = m.handle(t0 + S, check("maint", true, "absent"));
+        assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Up)]);
+        assert_eq!(ts[0].route, Some(route("198.18.0.10/32")));
+    }
+
+    #[test]
+    fn a_hard_failure_during_a_drain_withdraws_at_once() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["maint", "web"])],
+            checks(&[("maint", true), ("web", false)]),
+            None,
+        );
+        m.handle(t0, check("maint", true, ""));
+        m.handle(t0, check("web", true, ""));
+        m.handle(t0, check("maint", false, "present"));
+        let ts = m.handle(t0 + S, check("web", false, "HTTP 503"));
+        assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Down)]);
+        assert!(ts[0].cause.contains("HTTP 503"));
+    }
+
+    #[test]
+    fn hold_down_keeps_a_flapping_vip_down() {
+        let t0 = Instant::now();
+        let mut s = spec("198.18.0.10/32", &["web"]);
+        s.hold_down = Some(30 * S);
+        let mut m = VipMachine::new(t0, vec![s], checks(&[("web", false)]), None);
+        m.handle(t0, check("web", true, ""));
+        m.handle(t0 + S, check("web", false, "refused"));
+        // Back up at once, but held down for 30 s.
+        assert!(m.handle(t0 + 2 * S, check("web", true, "")).is_empty());
+        assert_eq!(m.poll_timeout(), Some(t0 + 31 * S));
+        assert!(m.handle_timeout(t0 + 30 * S).is_empty());
+        let ts = m.handle_timeout(t0 + 31 * S);
+        assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
+    }
+
+    #[test]
+    fn startup_delay_holds_every_vip_back() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &[])],
+            checks(&[]),
+            Some(5 * S),
+        );
+        assert!(m.start(t0).is_empty());
+        assert_eq!(m.poll_timeout(), Some(t0 + 5 * S));
+        assert_eq!(m.handle_timeout(t0 + 5 * S).len(), 1);
+        assert_eq!(m.poll_timeout(), None);
+    }
+
+    #[test]
+    fn operator_drain_and_undrain() {
+        let t0 = Instant::now();
+        let p: IpNet = "198.18.0.10/32".parse().unwrap();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &[]), spec("198.18.0.11/32", &[])],
+            checks(&[]),
+            None,
+        );
+        m.start(t0);
+        let ts = m.handle(
+            t0,
+            VipInput::AdminDrain {
+                prefix: Some(p),
+                drain: true,
+            },
+        );
+        assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Draining)]);
+        assert_eq!(ts[0].cause, "drained by operator");
+        let ts = m.handle_timeout(t0 + 10 * S);
+        assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Down)]);
+        // It stays down while drained...
+        assert!(m.handle_timeout(t0 + 20 * S).is_empty());
+        // ...and comes back on undrain.
+        let ts = m.handle(
+            t0 + 21 * S,
+            VipInput::AdminDrain {
+                prefix: Some(p),
+                drain: false,
+            },
+        );
+        assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
+    }
+
+    #[test]
+    fn shutdown_without_drain_withdraws_everything_at_once() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &[]), spec("198.18.0.11/32", &[])],
+            checks(&[]),
+            None,
+        );
+        m.start(t0);
+        let ts = m.handle(t0, VipInput::Shutdown { drain: false });
+        assert_eq!(ts.len(), 2);
+        assert!(ts.iter().all(|t| t.to == Phase::Down && t.route.is_none()));
+        assert!(m.all_down());
+    }
+
+    #[test]
+    fn shutdown_with_drain_drains_then_withdraws_and_never_comes_back() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(t0, vec![spec("198.18.0.10/32", &[])], checks(&[]), None);
+        m.start(t0);
+        let ts = m.handle(t0, VipInput::Shutdown { drain: true });
+        assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Draining)]);
+        assert!(!m.all_down());
+        let ts = m.handle_timeout(t0 + 10 * S);
+        assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Down)]);
+        assert!(m.all_down());
+        assert!(m.handle_timeout(t0 + 60 * S).is_empty());
+    }
+}
