@@ -107,7 +107,7 @@ if ! command -v cargo >/dev/null; then
         die "cargo not found. Install a Rust toolchain (1.85 or newer), e.g. from https://rustup.rs, then run this again."
     fi
 fi
-ok "bird $(bird --version 2>&1 | awk '{print $3}'), $(ip -V | sed 's/,.*//'), $("${CARGO[@]}" --version)"
+ok "BIRD $(bird --version 2>&1 | awk '{print $3}'), $(ip -V | sed -n 's/.*iproute2-\([^ ,]*\).*/iproute2 \1/p'), $("${CARGO[@]}" --version)"
 
 # --- 1. build ----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ mod interop;
 
 mod announce_matrix;
 mod harness_routers_peer_with_each_other;
+mod shutdown_withdraws;
 
 use std::net::IpAddr;
 

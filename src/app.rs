@@ -11,7 +11,9 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::bgp::peer;
-use crate::config::Config;
+use crate::config::{Config, VipConfig};
+use crate::vip::state::{CheckSpec, Policy, VipMachine, VipSpec};
+use crate::vip::task::{self as vip_task, VipCommand};
 use crate::vip::{Originator, VipRoute};
 
 /// How long shutdown may take before the remaining tasks are abandoned; the
@@ -65,11 +67,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
         )));
     }
 
-    // Until health checks drive them, every configured VIP is up.
-    for vip in &config.vips {
-        originator.announce(VipRoute::from(vip));
-        info!(prefix = %vip.prefix, "VIP up");
-    }
+    let machine = VipMachine::new(
+        std::time::Instant::now(),
+        config.vips.iter().map(vip_spec).collect(),
+        std::collections::BTreeMap::<String, CheckSpec>::new(),
+        None,
+    );
+    let (vip_tx, vip_rx) = tokio::sync::mpsc::unbounded_channel();
+    let vips = tokio::spawn(vip_task::run(machine, originator.clone(), vip_rx));
     info!(
         peers = config.peers.len(),
         vips = config.vips.len(),
@@ -78,6 +83,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
 
     let reason = shutdown.await;
     info!(%reason, "shutting down: withdrawing every VIP");
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let _ = vip_tx.send(VipCommand::Shutdown {
+        drain: false,
+        done: done_tx,
+    });
+    let _ = done_rx.await;
+    let _ = vips.await;
     let _ = stop_tx.send(Some(reason));
     let all = async {
         for t in tasks {
@@ -89,6 +101,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
     }
     info!("stopped");
     Ok(())
+}
+
+fn vip_spec(v: &VipConfig) -> VipSpec {
+    VipSpec {
+        route: VipRoute::from(v),
+        checks: v.checks.clone(),
+        policy: Policy::All,
+        hold_down: None,
+        drain_time: Duration::from_secs(10),
+        drain_med: None,
+        drain_prepend: 0,
+    }
 }
 
 #[cfg(test)]

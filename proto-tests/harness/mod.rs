@@ -23,7 +23,7 @@ pub use frr::Frr;
 pub use gobgp::Gobgp;
 pub use lab::{Lab, Netns};
 pub use router::{Origin, RouteEntry, Router, RouterKind, show_routes};
-pub use vipd::{Vipd, check as vipd_check};
+pub use vipd::{Vipd, check as vipd_check, field, parse_debug_duration};
 
 /// How often [`wait_until`] re-runs its check.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);

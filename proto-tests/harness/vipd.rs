@@ -1,5 +1,6 @@
 //! The daemon under test, run as its own binary inside a lab namespace.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -111,14 +112,57 @@ impl Vipd {
         self.log().contains(needle)
     }
 
-    /// Log lines that contain every one of `needles`.
-    pub fn log_lines_with(&self, needles: &[&str]) -> Vec<String> {
-        self.log()
+    /// Lines logged from byte offset `since` on (see [`Vipd::log_len`]) that
+    /// contain `message` and carry the field `peer=<peer>`.
+    pub fn peer_lines(&self, since: usize, message: &str, peer: IpAddr) -> Vec<String> {
+        let log = self.log();
+        log.get(since..)
+            .unwrap_or_default()
             .lines()
-            .filter(|line| needles.iter().all(|n| line.contains(n)))
+            .filter(|line| line.contains(message) && mentions_peer(line, peer))
             .map(str::to_string)
             .collect()
     }
+
+    /// Current size of the log, to look only at what comes after.
+    pub fn log_len(&self) -> usize {
+        std::fs::metadata(&self.log).map_or(0, |m| m.len() as usize)
+    }
+}
+
+/// Whether a tracing line has `peer=<addr>` (as a field or in a span),
+/// compared as addresses so 10.255.1.1 does not match 10.255.1.10.
+pub fn mentions_peer(line: &str, peer: IpAddr) -> bool {
+    line.match_indices("peer=").any(|(at, key)| {
+        let value: String = line[at + key.len()..]
+            .trim_start_matches('"')
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || *c == '.' || *c == ':')
+            .collect();
+        value.parse::<IpAddr>().is_ok_and(|a| a == peer)
+    })
+}
+
+/// The value of `key=` in a tracing line, e.g. `retry_in=1.5s` -> `1.5s`.
+pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("{key}="))? + key.len() + 1;
+    line[start..].split_whitespace().next()
+}
+
+/// Parses a `Duration`'s `Debug` text (`1s`, `1.5s`, `500ms`, `250µs`).
+pub fn parse_debug_duration(text: &str) -> Option<Duration> {
+    let text = text.trim_matches(|c: char| c == '"' || c == ',');
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => number,
+        "ms" => number / 1e3,
+        "µs" | "us" => number / 1e6,
+        "ns" => number / 1e9,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
 }
 
 /// Output of `vipd check --config FILE`.

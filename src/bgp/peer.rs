@@ -51,6 +51,15 @@ struct ConnIo {
     writer_task: JoinHandle<()>,
 }
 
+/// Counters of what one session received.
+#[derive(Debug, Default, Clone, Copy)]
+struct Received {
+    updates: u64,
+    announced: u64,
+    withdrawn: u64,
+    malformed: u64,
+}
+
 /// Everything one peer task needs.
 pub struct PeerTask {
     cfg: PeerConfig,
@@ -62,6 +71,8 @@ pub struct PeerTask {
     connect_attempt: Option<(u64, JoinHandle<()>)>,
     /// Writers flushing their last messages before closing.
     closing: Vec<JoinHandle<()>>,
+    /// What this session received: counted, never stored (vipd imports nothing).
+    received: Received,
     events_tx: mpsc::UnboundedSender<Event>,
     events_rx: mpsc::UnboundedReceiver<Event>,
 }
@@ -98,6 +109,7 @@ pub fn spawn(
         next_conn: 0,
         connect_attempt: None,
         closing: Vec::new(),
+        received: Received::default(),
         events_tx,
         events_rx,
     };
@@ -324,7 +336,16 @@ impl PeerTask {
                 } => {
                     if was_established {
                         self.rib = None;
-                        warn!(%conn, %reason, "session closed");
+                        let r = std::mem::take(&mut self.received);
+                        warn!(
+                            %conn,
+                            %reason,
+                            updates_received = r.updates,
+                            prefixes_received = r.announced,
+                            withdrawals_received = r.withdrawn,
+                            malformed_updates = r.malformed,
+                            "session closed"
+                        );
                     } else {
                         info!(%conn, %reason, "connection closed");
                     }
@@ -342,6 +363,12 @@ impl PeerTask {
                     end_of_rib,
                     errors,
                 } => {
+                    self.received.updates += 1;
+                    self.received.announced += announced as u64;
+                    self.received.withdrawn += withdrawn as u64;
+                    if !errors.is_empty() {
+                        self.received.malformed += 1;
+                    }
                     for error in &errors {
                         warn!(%error, "malformed UPDATE from peer handled per RFC 7606");
                     }

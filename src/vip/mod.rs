@@ -17,6 +17,7 @@ use crate::bgp::wire::{Community, LargeCommunity};
 use crate::config::VipConfig;
 
 pub mod state;
+pub mod task;
 
 /// One VIP route with the attributes vipd attaches to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +49,9 @@ impl From<&VipConfig> for VipRoute {
 pub type DesiredSet = Arc<BTreeMap<IpNet, VipRoute>>;
 
 /// The single writer of the desired set.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Originator {
-    tx: watch::Sender<DesiredSet>,
+    tx: Arc<watch::Sender<DesiredSet>>,
 }
 
 impl Default for Originator {
@@ -62,7 +63,7 @@ impl Default for Originator {
 impl Originator {
     pub fn new() -> Self {
         let (tx, _rx) = watch::channel(DesiredSet::default());
-        Originator { tx }
+        Originator { tx: Arc::new(tx) }
     }
 
     /// A receiver that always sees the latest set.

@@ -1,0 +1,85 @@
+//! SIGTERM makes vipd withdraw its VIPs, say goodbye with a Cease, and exit 0
+//! within about a second; the router drops exactly that node's routes.
+//! Against each of BIRD, FRR and GoBGP.
+//!
+//! ```text
+//!   vipd-ebgp (AS 65001) --eth1-- router (AS 65000) --eth2-- vipd-ibgp (AS 65000)
+//!   gets SIGTERM                                        keeps running
+//! ```
+//!
+//! 1. Deploy `containerlab/interop-<router>.clab.yml`; wait for all sessions
+//!    and all eight matrix cells on the router.
+//! 2. SIGTERM vipd-ebgp by pid; it exits with status 0 within a generous 3 s
+//!    (the requirement is 1 s; the measured time is printed).
+//! 3. The router no longer has vipd-ebgp's four cells, and still has
+//!    vipd-ibgp's four (the withdrawal is targeted, not a router reset).
+//! 4. The router's view of the closed session is printed (it shows the
+//!    Cease/Administrative Shutdown where the router records it).
+
+use std::time::Duration;
+
+use crate::clab::Deployment;
+use crate::harness::RouterKind;
+use crate::interop::{
+    Cell, ROUTER, Role, VipdNode, topology, wait_cells, wait_cells_gone, wait_sessions,
+};
+
+/// Generous bound on the exit after SIGTERM (the requirement is 1 s; CI
+/// machines are noisy, and the time is printed for a human to judge).
+const EXIT_DEADLINE: Duration = Duration::from_secs(3);
+
+#[test]
+fn sigterm_withdraws_from_bird_and_exits_zero() {
+    sigterm_withdraws_and_exits_zero(RouterKind::Bird);
+}
+
+#[test]
+fn sigterm_withdraws_from_frr_and_exits_zero() {
+    sigterm_withdraws_and_exits_zero(RouterKind::Frr);
+}
+
+#[test]
+fn sigterm_withdraws_from_gobgp_and_exits_zero() {
+    sigterm_withdraws_and_exits_zero(RouterKind::Gobgp);
+}
+
+fn sigterm_withdraws_and_exits_zero(kind: RouterKind) {
+    let [ebgp, ibgp] = Role::ALL.map(|role| VipdNode::load(kind, role));
+    let leaving: Vec<Cell> = ebgp.cells(kind);
+    let staying: Vec<Cell> = ibgp.cells(kind);
+
+    let mut lab = Deployment::up(topology(kind));
+    wait_sessions(&lab, &[&ebgp, &ibgp]).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    wait_cells(&lab, &[leaving.clone(), staying.clone()].concat())
+        .unwrap_or_else(|e| panic!("{kind} before SIGTERM: {e}"));
+
+    let (status, took) = lab
+        .vipd_mut(Role::Ebgp.node())
+        .terminate()
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    println!("{kind}: vipd-ebgp exited with {status} {took:?} after SIGTERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{kind}: vipd must exit 0 on SIGTERM, got {status}"
+    );
+    assert!(
+        took <= EXIT_DEADLINE,
+        "{kind}: vipd took {took:?} to exit after SIGTERM (bound {EXIT_DEADLINE:?})"
+    );
+
+    wait_cells_gone(&lab, &leaving)
+        .unwrap_or_else(|e| panic!("{kind}: vipd-ebgp's routes did not leave: {e}"));
+    wait_cells(&lab, &staying)
+        .unwrap_or_else(|e| panic!("{kind}: vipd-ibgp's routes must stay: {e}"));
+    for session in &ebgp.sessions {
+        let seen = lab
+            .router(ROUTER)
+            .describe_session(session.vipd_address)
+            .unwrap_or_else(|e| e);
+        println!(
+            "{kind} on the closed session {}:\n{seen}",
+            session.vipd_address
+        );
+    }
+}
