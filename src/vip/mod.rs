@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::bgp::wire::{Community, LargeCommunity};
 use crate::config::VipConfig;
 
+pub mod address;
 pub mod state;
 pub mod task;
 
