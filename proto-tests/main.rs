@@ -17,7 +17,11 @@ mod harness;
 mod interop;
 
 mod announce_matrix;
+mod collision_both_connect;
+mod config_check;
 mod harness_routers_peer_with_each_other;
+mod router_restart_reconnects;
+mod silent_router_hold_timer;
 mod shutdown_withdraws;
 
 use std::net::IpAddr;

@@ -13,15 +13,17 @@
 //!    (the requirement is 1 s; the measured time is printed).
 //! 3. The router no longer has vipd-ebgp's four cells, and still has
 //!    vipd-ibgp's four (the withdrawal is targeted, not a router reset).
-//! 4. The router's view of the closed session is printed (it shows the
-//!    Cease/Administrative Shutdown where the router records it).
+//! 4. The router recorded a Cease/Administrative Shutdown on both sessions
+//!    (BIRD and FRR in the session state, GoBGP in its log).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::clab::Deployment;
-use crate::harness::RouterKind;
+use crate::harness::{Router, RouterKind, wait_until};
 use crate::interop::{
-    Cell, ROUTER, Role, VipdNode, topology, wait_cells, wait_cells_gone, wait_sessions,
+    Cell, ROUTE_DEADLINE, ROUTER, Role, VipdNode, topology, wait_cells, wait_cells_gone,
+    wait_sessions,
 };
 
 /// Generous bound on the exit after SIGTERM (the requirement is 1 s; CI
@@ -73,13 +75,48 @@ fn sigterm_withdraws_and_exits_zero(kind: RouterKind) {
     wait_cells(&lab, &staying)
         .unwrap_or_else(|e| panic!("{kind}: vipd-ibgp's routes must stay: {e}"));
     for session in &ebgp.sessions {
-        let seen = lab
-            .router(ROUTER)
-            .describe_session(session.vipd_address)
-            .unwrap_or_else(|e| e);
-        println!(
-            "{kind} on the closed session {}:\n{seen}",
-            session.vipd_address
-        );
+        let neighbor = session.vipd_address;
+        wait_until(ROUTE_DEADLINE, || {
+            router_recorded_administrative_shutdown(lab.router(ROUTER), neighbor)
+        })
+        .unwrap_or_else(|e| panic!("{kind} on {neighbor}: {e}"));
     }
+}
+
+/// The Cease/Administrative Shutdown (RFC 4486 subcode 2) as the router
+/// records it: BIRD and FRR in the session state, GoBGP in its log.
+fn router_recorded_administrative_shutdown(
+    router: &dyn Router,
+    neighbor: IpAddr,
+) -> Result<(), String> {
+    let (seen, wanted) = match router.kind() {
+        RouterKind::Bird => (
+            router.describe_session(neighbor)?,
+            "Received: Administrative shutdown",
+        ),
+        RouterKind::Frr => (
+            router.describe_session(neighbor)?,
+            "Cease/Administrative Shutdown",
+        ),
+        RouterKind::Gobgp => (
+            router
+                .log()
+                .lines()
+                .filter(|l| l.contains("Peer Down") && mentions_key(l, neighbor))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            "subcode 2(administrative shutdown)",
+        ),
+    };
+    if seen.contains(wanted) {
+        println!("{} recorded for {neighbor}: {wanted}", router.kind());
+        Ok(())
+    } else {
+        Err(format!("no `{wanted}` recorded; router shows:\n{seen}"))
+    }
+}
+
+/// GoBGP logs the neighbor as `Key=10.255.5.2` or `Key="fd00:255:5::2"`.
+fn mentions_key(line: &str, neighbor: IpAddr) -> bool {
+    line.contains(&format!("Key={neighbor} ")) || line.contains(&format!("Key=\"{neighbor}\""))
 }

@@ -9,6 +9,7 @@
 //! - [`bgp::session`]: the sans-IO session FSM of RFC 4271 section 8.
 //! - [`bgp::adj_rib_out`]: desired VIP set vs advertised set -> packed UPDATEs.
 //! - [`bgp::peer`]: the only BGP code that touches tokio: sockets and one timer.
+//! - [`health`]: health checks: probes, the rise/fall tracker, one task per check.
 //! - [`vip`]: the desired route set, published on a watch channel.
 //! - [`app`]: wires tasks and channels together.
 //!
@@ -17,4 +18,5 @@
 pub mod app;
 pub mod bgp;
 pub mod config;
+pub mod health;
 pub mod vip;

@@ -4,10 +4,12 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use vipd::bgp::wire::{decode_message, split_frame, DecodeOptions, MAX_MESSAGE_LEN};
+use vipd::bgp::wire::{DecodeOptions, MAX_MESSAGE_LEN, decode_message, split_frame};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, stream)) = data.split_first() else { return };
+    let Some((&chunk, stream)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk).max(1);
     let mut buf = BytesMut::new();
     for piece in stream.chunks(chunk) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vipd::bgp::wire::{decode_message, encode_message, DecodeOptions, Message, Notification};
+use vipd::bgp::wire::{DecodeOptions, Message, Notification, decode_message, encode_message};
 
 fn without_errors(m: Message) -> Message {
     match m {
@@ -18,7 +18,10 @@ fn without_errors(m: Message) -> Message {
 
 fuzz_target!(|data: &[u8]| {
     for (four_octet_as, extended_nexthop_ipv4) in [(false, false), (true, true)] {
-        let opts = DecodeOptions { four_octet_as, extended_nexthop_ipv4 };
+        let opts = DecodeOptions {
+            four_octet_as,
+            extended_nexthop_ipv4,
+        };
         match decode_message(data, opts) {
             Ok(msg) => {
                 let mut out = bytes::BytesMut::new();

@@ -123,6 +123,10 @@ impl Router for Bird {
         let (name, _) = self.protocol_for(neighbor)?;
         self.birdc(&["show", "protocols", "all", &name])
     }
+
+    fn log(&self) -> String {
+        self.ns.lab().read_log(&format!("{}-bird", self.name))
+    }
 }
 
 fn path_str(path: &std::path::Path) -> Result<&str, String> {

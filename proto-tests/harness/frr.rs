@@ -208,6 +208,11 @@ impl Router for Frr {
             field("connectionsDropped"),
         ))
     }
+
+    fn log(&self) -> String {
+        let lab = self.ns.lab();
+        lab.read_log(&format!("{}-zebra", self.name)) + &lab.read_log(&format!("{}-bgpd", self.name))
+    }
 }
 
 fn parse_path(prefix: ipnet::IpNet, path: &Value) -> Result<RouteEntry, String> {

@@ -136,15 +136,18 @@ impl Router for Gobgp {
 
     fn describe_session(&self, neighbor: IpAddr) -> Result<String, String> {
         let n = self.neighbor_json(neighbor)?;
+        let at = |p: &str| n.pointer(p).map(Value::to_string).unwrap_or_default();
         Ok(format!(
-            "state {} timers {}",
-            n.pointer("/state")
-                .map(Value::to_string)
-                .unwrap_or_default(),
-            n.pointer("/timers/state")
-                .map(Value::to_string)
-                .unwrap_or_default()
+            "session_state {} admin_state {} flops {} messages {}",
+            at("/state/session_state"),
+            at("/state/admin_state"),
+            at("/state/flops"),
+            at("/state/messages"),
         ))
+    }
+
+    fn log(&self) -> String {
+        self.ns.lab().read_log(&format!("{}-gobgpd", self.name))
     }
 }
 

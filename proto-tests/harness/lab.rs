@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -22,8 +23,13 @@ const PREFIX: &str = "vpt";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a stopped process gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// A locally administered MAC that no interface in a lab has.
+const NOWHERE_MAC: &str = "02:00:00:00:de:ad";
 /// Lines of each log printed when a test fails.
 const LOG_TAIL_LINES: usize = 300;
+
+/// Set this to keep each lab's configs, sockets and logs after a passing test.
+const KEEP_ENV: &str = "VIPD_PROTO_KEEP";
 
 static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
 
@@ -158,6 +164,8 @@ impl Drop for Lab {
                 self.inner.id,
                 self.inner.dir.display()
             );
+        } else if std::env::var_os(KEEP_ENV).is_some() {
+            eprintln!("=== {KEEP_ENV} set: lab files kept in {}", self.inner.dir.display());
         } else {
             let _ = fs::remove_dir_all(&self.inner.dir);
         }
@@ -188,6 +196,13 @@ impl LabInner {
             state.logs.push(path.clone());
         }
         path
+    }
+
+    /// The text of `<lab dir>/<name>.log`, empty if there is none yet.
+    pub(crate) fn read_log(&self, name: &str) -> String {
+        fs::read(self.dir.join(format!("{name}.log")))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     pub(crate) fn add_run_dir(&self, dir: PathBuf) {
@@ -269,6 +284,64 @@ impl Netns {
     /// Runs a shell command line in this namespace (containerlab's `exec`).
     pub fn sh(&self, line: &str) -> Result<Output, String> {
         self.exec("sh", &["-c", line])
+    }
+
+    /// Pins `addr`'s link-layer address to one no interface has, so whatever
+    /// this namespace sends to `addr` is dropped by the receiving end, with no
+    /// error for the sender: its TCP just retransmits. Undo with
+    /// [`Netns::restore_neighbor`].
+    pub fn misdirect(&self, addr: IpAddr) -> Result<(), String> {
+        let dev = self.device_for(addr)?;
+        self.ip(&[
+            "neigh",
+            "replace",
+            &addr.to_string(),
+            "lladdr",
+            NOWHERE_MAC,
+            "dev",
+            &dev,
+            "nud",
+            "permanent",
+        ])
+        .map(|_| ())
+    }
+
+    /// Forgets a [`Netns::misdirect`]ed entry; the next packet resolves it again.
+    pub fn restore_neighbor(&self, addr: IpAddr) -> Result<(), String> {
+        let dev = self.device_for(addr)?;
+        self.ip(&["neigh", "del", &addr.to_string(), "dev", &dev])
+            .map(|_| ())
+    }
+
+    /// The interface this namespace would send to `addr` on.
+    fn device_for(&self, addr: IpAddr) -> Result<String, String> {
+        let out = self.ip(&["-o", "route", "get", &addr.to_string()])?;
+        let mut words = out.stdout.split_whitespace();
+        words
+            .find(|w| *w == "dev")
+            .and_then(|_| words.next())
+            .map(str::to_string)
+            .ok_or_else(|| format!("no route to {addr} in {}: {}", self.name, out.stdout))
+    }
+
+    /// Established TCP connections to or from port 179 in this namespace, as
+    /// `(local, remote)`, from `ss`.
+    pub fn bgp_connections(&self) -> Result<Vec<(SocketAddr, SocketAddr)>, String> {
+        let out = self.exec("ss", &["-Htn", "state", "established"])?;
+        let mut conns = Vec::new();
+        for line in out.stdout.lines() {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(remote)) = (cols.get(2), cols.get(3)) else {
+                continue;
+            };
+            let (Some(local), Some(remote)) = (socket_addr(local), socket_addr(remote)) else {
+                return Err(format!("cannot parse ss line {line:?}"));
+            };
+            if local.port() == 179 || remote.port() == 179 {
+                conns.push((local, remote));
+            }
+        }
+        Ok(conns)
     }
 
     fn command(&self, program: &str, args: &[&str]) -> Command {
@@ -378,6 +451,20 @@ pub fn describe_status(status: ExitStatus) -> String {
         (None, Some(sig)) => format!("killed by signal {sig}"),
         _ => format!("{status}"),
     }
+}
+
+/// `10.0.0.1:179`, `[fd00::1]:179`, `[::ffff:10.0.0.1]:179` (as ss prints
+/// them; the last is unmapped to IPv4), without any `%iface` scope.
+fn socket_addr(text: &str) -> Option<SocketAddr> {
+    let (host, port) = text.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = host.split('%').next()?;
+    let ip: IpAddr = host.parse().ok()?;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    Some(SocketAddr::new(ip, port.parse().ok()?))
 }
 
 fn signal(pid: u32, sig: libc::c_int) -> bool {

@@ -107,6 +107,8 @@ pub trait Router {
     /// The router's own words about the session (for failure messages and
     /// for showing how the last session ended).
     fn describe_session(&self, neighbor: IpAddr) -> Result<String, String>;
+    /// Everything the router's daemons logged so far.
+    fn log(&self) -> String;
 
     /// The paths for `prefix` learned from `peer`.
     fn route_from(&self, prefix: IpNet, peer: IpAddr) -> Result<Option<RouteEntry>, String> {

@@ -14,6 +14,7 @@
 //!
 //! The file format is documented key by key in `configs/examples/full.toml`.
 
+mod check;
 mod error;
 mod locate;
 mod plan;
@@ -23,12 +24,17 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
 use crate::bgp::wire::{Community, LargeCommunity};
 
+pub use check::{
+    CheckConfig, CheckKind, CheckPolicy, Endpoint, ExecCheck, FileCheck, FileState, HttpCheck,
+    OnFail, ProcessCheck, TcpCheck,
+};
 pub use error::{ConfigError, ConfigErrors, Location};
 
 /// BGP port (RFC 4271 8.2.1): the default for `listen` without a port and for `[[peer]] port`.
@@ -40,6 +46,8 @@ pub struct Config {
     pub speaker: Speaker,
     pub peers: Vec<PeerConfig>,
     pub vips: Vec<VipConfig>,
+    /// Every `[check.NAME]`, by name; a check named by several VIPs runs once.
+    pub checks: BTreeMap<String, CheckConfig>,
 }
 
 /// `[speaker]`: this node's BGP identity and the defaults its peers inherit.
@@ -56,6 +64,11 @@ pub struct Speaker {
     pub connect_retry_max: Duration,
     /// RFC 4724 restart time in seconds; `Some` = advertise the Graceful Restart capability.
     pub graceful_restart_time: Option<u16>,
+    /// Announce nothing until this long after start, so checks can settle first.
+    pub startup_delay: Option<Duration>,
+    /// On shutdown, drain every announced VIP (each for its `drain_time`)
+    /// before withdrawing it, instead of withdrawing at once.
+    pub shutdown_drain: bool,
 }
 
 /// One `[[peer]]`, with every default resolved.
@@ -112,8 +125,19 @@ pub struct VipConfig {
     pub local_pref: Option<u32>,
     /// How many extra times to prepend our AS (0..=32).
     pub as_path_prepend: u8,
-    /// Names of `[check.NAME]` tables that must all pass; empty = always announced.
+    /// Names of `[check.NAME]` tables, each defined; empty = always announced.
     pub checks: Vec<String>,
+    /// Whether all of `checks` must be up, or any one of them.
+    pub check_policy: CheckPolicy,
+    /// Once withdrawn because of a failed check, stay withdrawn at least this long.
+    pub hold_down: Option<Duration>,
+    /// How long a draining VIP stays announced (with the drain attributes)
+    /// before it is withdrawn.
+    pub drain_time: Duration,
+    /// MULTI_EXIT_DISC while draining; `None` = keep `med`.
+    pub drain_med: Option<u32>,
+    /// How many extra times to prepend our AS while draining (0..=32).
+    pub drain_prepend: u8,
 }
 
 /// Reads, parses and validates the file at `path`. A read failure is a [`ConfigError`] too.

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{Config, PeerConfig, Speaker, VipConfig};
+use super::{
+    CheckConfig, CheckKind, CheckPolicy, Config, FileState, OnFail, PeerConfig, Speaker, VipConfig,
+};
 
 impl Config {
     /// A human-readable summary: the speaker, each peer, each VIP with its attributes.
@@ -21,7 +23,13 @@ impl Config {
             out.push_str("  none: nothing is announced\n");
         }
         for v in &self.vips {
-            vip(&mut out, v);
+            vip(&mut out, v, self);
+        }
+        if !self.checks.is_empty() {
+            out.push_str(&format!("checks ({}):\n", self.checks.len()));
+        }
+        for c in self.checks.values() {
+            check(&mut out, c, self);
         }
         out
     }
@@ -46,6 +54,12 @@ fn speaker(out: &mut String, s: &Speaker) {
         Some(t) => writeln!(out, "  graceful restart: advertised, restart time {t}s"),
         None => writeln!(out, "  graceful restart: not advertised"),
     };
+    if let Some(d) = s.startup_delay {
+        let _ = writeln!(out, "  announces nothing for {} after start", show(d));
+    }
+    if s.shutdown_drain {
+        let _ = writeln!(out, "  on shutdown: drains every VIP before withdrawing it");
+    }
 }
 
 fn peer(out: &mut String, p: &PeerConfig) {
@@ -94,7 +108,7 @@ fn peer(out: &mut String, p: &PeerConfig) {
     }
 }
 
-fn vip(out: &mut String, v: &VipConfig) {
+fn vip(out: &mut String, v: &VipConfig, config: &Config) {
     let _ = write!(out, "  {}", v.prefix);
     if v.name != v.prefix.to_string() {
         let _ = write!(out, " ({})", v.name);
@@ -125,15 +139,119 @@ fn vip(out: &mut String, v: &VipConfig) {
             v.as_path_prepend
         );
     }
-    let _ = if v.checks.is_empty() {
-        writeln!(out, "    always announced (no checks)")
-    } else {
-        writeln!(
+    let _ = match (v.checks.len(), v.check_policy) {
+        (0, _) => writeln!(out, "    always announced (no checks)"),
+        (1, _) | (_, CheckPolicy::All) => writeln!(
             out,
             "    announced while checks pass: {}",
             v.checks.join(", ")
-        )
+        ),
+        (_, CheckPolicy::Any) => writeln!(
+            out,
+            "    announced while any check passes: {}",
+            v.checks.join(", ")
+        ),
     };
+    if let Some(d) = v.hold_down {
+        let _ = writeln!(out, "    hold-down {}", show(d));
+    }
+    let drains = config.speaker.shutdown_drain
+        || v.checks.iter().any(|name| {
+            config
+                .checks
+                .get(name)
+                .is_some_and(|c| c.on_fail == OnFail::Drain)
+        });
+    if drains {
+        let _ = write!(out, "    drain: announced for {}", show(v.drain_time));
+        if let Some(med) = v.drain_med {
+            let _ = write!(out, " with MED {med}");
+        }
+        if v.drain_prepend > 0 {
+            let _ = write!(out, ", AS path prepended {} extra times", v.drain_prepend);
+        }
+        let _ = writeln!(out, ", then withdrawn");
+    }
+}
+
+fn check(out: &mut String, c: &CheckConfig, config: &Config) {
+    let _ = write!(out, "  {}: {} ", c.name, c.kind.name());
+    let _ = match &c.kind {
+        CheckKind::Tcp(t) => write!(out, "connect to {}", t.address),
+        CheckKind::Http(h) => {
+            let _ = write!(out, "GET {}", h.url);
+            if let Some(host) = &h.host {
+                let _ = write!(out, " (Host: {host})");
+            }
+            let _ = if h.expect_status.is_empty() {
+                write!(out, ", expect 2xx")
+            } else {
+                let codes: Vec<String> = h.expect_status.iter().map(ToString::to_string).collect();
+                write!(out, ", expect {}", codes.join(" or "))
+            };
+            if let Some(body) = &h.expect_body {
+                let _ = write!(out, " with {body:?} in the body");
+            }
+            if !h.tls_verify {
+                let _ = write!(out, ", certificate NOT verified");
+            }
+            Ok(())
+        }
+        CheckKind::Exec(e) => write!(out, "run {:?}, pass on exit 0", e.argv),
+        CheckKind::File(f) => write!(
+            out,
+            "{} must be {}",
+            f.path.display(),
+            match f.healthy_when {
+                FileState::Absent => "absent",
+                FileState::Present => "present",
+            }
+        ),
+        CheckKind::Process(p) => write!(out, "pid in {} must be running", p.pidfile.display()),
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "    every {} ({} while changing), timeout {}, up after {} passes, down after {} failures",
+        show(c.interval),
+        show(c.pending_interval()),
+        show(c.timeout),
+        c.rise,
+        c.fall
+    );
+    let watched = match &c.kind {
+        CheckKind::Tcp(t) if t.watch => Some(t.address.to_string()),
+        CheckKind::Http(h) if h.watch => h.endpoint().map(|e| e.to_string()),
+        _ => None,
+    };
+    if let Some(endpoint) = watched {
+        let _ = writeln!(
+            out,
+            "    watches an idle connection to {endpoint}: re-probed at once when it closes"
+        );
+    }
+    if let CheckKind::Process(_) = c.kind {
+        let _ = writeln!(out, "    re-probed at once when the process exits");
+    }
+    let users: Vec<&str> = config
+        .vips
+        .iter()
+        .filter(|v| v.checks.contains(&c.name))
+        .map(|v| v.name.as_str())
+        .collect();
+    let action = match c.on_fail {
+        OnFail::Withdraw => "withdraws",
+        OnFail::Drain => "drains",
+    };
+    let _ = if users.is_empty() {
+        writeln!(out, "    not used by any VIP")
+    } else {
+        writeln!(out, "    failing {action} {}", users.join(", "))
+    };
+}
+
+fn show(d: std::time::Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(d)
 }
 
 fn hold_time(seconds: u16) -> String {

@@ -6,7 +6,10 @@
 //! Required keys are `Option` too, so a missing one is collected with the other
 //! mistakes instead of stopping the parse.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::ConfigError;
@@ -23,6 +26,9 @@ pub(crate) struct RawConfig {
     pub(crate) peer: Vec<S<RawPeer>>,
     #[serde(default)]
     pub(crate) vip: Vec<S<RawVip>>,
+    /// Not `Spanned`, for the same reason as `speaker`; keys are check names.
+    #[serde(default)]
+    pub(crate) check: BTreeMap<String, RawCheck>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +41,8 @@ pub(crate) struct RawSpeaker {
     pub(crate) connect_retry: Option<S<i64>>,
     pub(crate) connect_retry_max: Option<S<i64>>,
     pub(crate) graceful_restart_time: Option<S<i64>>,
+    pub(crate) startup_delay: Option<S<String>>,
+    pub(crate) shutdown_drain: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +78,109 @@ pub(crate) struct RawVip {
     pub(crate) as_path_prepend: Option<S<i64>>,
     #[serde(default)]
     pub(crate) checks: Vec<S<String>>,
+    pub(crate) check_policy: Option<S<String>>,
+    pub(crate) hold_down: Option<S<String>>,
+    pub(crate) drain_time: Option<S<String>>,
+    pub(crate) drain_med: Option<S<i64>>,
+    pub(crate) drain_prepend: Option<S<i64>>,
+}
+
+/// One `[check.NAME]`: the keys of every kind together, so a key of another
+/// kind gets a message naming the kind (`not a key of kind "tcp"`) rather
+/// than serde's "unknown key"; validation sorts out which belong.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCheck {
+    pub(crate) kind: Option<S<String>>,
+    // Every kind. Durations are humantime strings ("500ms", "2s").
+    pub(crate) interval: Option<S<String>>,
+    pub(crate) timeout: Option<S<String>>,
+    pub(crate) rise: Option<S<i64>>,
+    pub(crate) fall: Option<S<i64>>,
+    pub(crate) fast_interval: Option<S<String>>,
+    pub(crate) on_fail: Option<S<String>>,
+    // tcp
+    pub(crate) address: Option<S<String>>,
+    // tcp, http, https
+    pub(crate) watch: Option<S<bool>>,
+    // http, https
+    pub(crate) url: Option<S<String>>,
+    pub(crate) expect_status: Option<S<RawStatus>>,
+    pub(crate) expect_body: Option<S<String>>,
+    pub(crate) host: Option<S<String>>,
+    // https
+    pub(crate) tls_verify: Option<S<bool>>,
+    // exec
+    pub(crate) command: Option<S<RawCommand>>,
+    pub(crate) shell: Option<S<bool>>,
+    // file
+    pub(crate) path: Option<S<String>>,
+    pub(crate) healthy_when: Option<S<String>>,
+    // process
+    pub(crate) pidfile: Option<S<String>>,
+}
+
+/// `expect_status = 200` or `expect_status = [200, 204]`.
+#[derive(Debug)]
+pub(crate) enum RawStatus {
+    One(i64),
+    List(Vec<i64>),
+}
+
+/// `command = ["/usr/bin/check", "--quiet"]`, or one string (for `shell = true`).
+#[derive(Debug)]
+pub(crate) enum RawCommand {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+// Hand-written rather than `#[serde(untagged)]`, whose error ("data did not
+// match any variant") would not say what was expected.
+
+impl<'de> Deserialize<'de> for RawStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl<'de> Visitor<'de> for StatusVisitor {
+            type Value = RawStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a status code or an array of status codes")
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<RawStatus, E> {
+                Ok(RawStatus::One(n))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawStatus, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(code) = seq.next_element()? {
+                    codes.push(code);
+                }
+                Ok(RawStatus::List(codes))
+            }
+        }
+        deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawCommand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CommandVisitor;
+        impl<'de> Visitor<'de> for CommandVisitor {
+            type Value = RawCommand;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of strings (the argv) or a string")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<RawCommand, E> {
+                Ok(RawCommand::Line(s.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawCommand, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(arg) = seq.next_element()? {
+                    argv.push(arg);
+                }
+                Ok(RawCommand::Argv(argv))
+            }
+        }
+        deserializer.deserialize_any(CommandVisitor)
+    }
 }
 
 /// Parses the TOML into raw structs. The error is toml's (syntax, unknown key,
@@ -128,6 +239,8 @@ fn reword(message: &str) -> String {
         .replace("expected struct RawSpeaker", "expected a table")
         .replace("expected struct RawPeer", "expected a table")
         .replace("expected struct RawVip", "expected a table")
+        .replace("expected struct RawCheck", "expected a table")
+        .replace("expected a map", "expected a table")
 }
 
 /// `rest` is what follows "unknown field `" in serde's message:
@@ -146,12 +259,6 @@ fn unknown_key(rest: &str) -> Option<String> {
         .filter(|(d, _)| *d <= 2 && 3 * d <= key.chars().count())
         .min();
     Some(match closest {
-        // Not yet: health checks are the next piece of work.
-        _ if key == "check" && known.contains(&"speaker") => format!(
-            "unknown key `check`: health checks are not implemented yet, so [check.NAME] \
-             tables are not accepted (known keys here: {})",
-            known.join(", ")
-        ),
         Some((_, k)) => format!("unknown key `{key}`; did you mean `{k}`?"),
         None => format!(
             "unknown key `{key}` (known keys here: {})",

@@ -1,12 +1,15 @@
 //! Every rule with its exact message, the examples, and a no-panic property.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use proptest::prelude::*;
 
 use super::*;
+
+mod checks;
 
 const FULL: &str = include_str!("../../configs/examples/full.toml");
 const MINIMAL: &str = include_str!("../../configs/examples/minimal.toml");
@@ -50,6 +53,8 @@ fn the_full_example_loads_to_the_expected_config() {
             connect_retry: Duration::from_secs(5),
             connect_retry_max: Duration::from_secs(120),
             graceful_restart_time: Some(120),
+            startup_delay: Some(Duration::from_secs(5)),
+            shutdown_drain: false,
         },
         peers: vec![
             PeerConfig {
@@ -96,7 +101,12 @@ fn the_full_example_loads_to_the_expected_config() {
                 med: Some(10),
                 local_pref: Some(100),
                 as_path_prepend: 0,
-                checks: vec![],
+                checks: vec!["web".into(), "maintenance".into()],
+                check_policy: CheckPolicy::All,
+                hold_down: Some(Duration::from_secs(30)),
+                drain_time: Duration::from_secs(10),
+                drain_med: Some(1000),
+                drain_prepend: 3,
             },
             VipConfig {
                 name: "2001:db8:ffff::10/128".into(),
@@ -107,11 +117,88 @@ fn the_full_example_loads_to_the_expected_config() {
                 local_pref: None,
                 as_path_prepend: 0,
                 checks: vec![],
+                check_policy: CheckPolicy::All,
+                hold_down: None,
+                drain_time: Duration::from_secs(10),
+                drain_med: None,
+                drain_prepend: 0,
             },
         ],
+        checks: full_example_checks(),
     };
     assert_eq!(config, expected);
     assert_eq!(parse(FULL, "full.toml"), Ok(expected));
+}
+
+/// The `[check.NAME]` tables of `full.toml`.
+fn full_example_checks() -> BTreeMap<String, CheckConfig> {
+    let common = |name: &str, kind: CheckKind| CheckConfig {
+        name: name.into(),
+        kind,
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(500),
+        rise: 2,
+        fall: 2,
+        fast_interval: None,
+        on_fail: OnFail::Withdraw,
+    };
+    let checks = [
+        CheckConfig {
+            fast_interval: Some(Duration::from_millis(250)),
+            ..common(
+                "web",
+                CheckKind::Http(HttpCheck {
+                    url: "http://127.0.0.1:8080/healthz".parse().unwrap(),
+                    expect_status: vec![200, 204],
+                    expect_body: Some("ok".into()),
+                    host: Some("www.example.com".into()),
+                    tls_verify: true,
+                    watch: true,
+                }),
+            )
+        },
+        common(
+            "api",
+            CheckKind::Http(HttpCheck {
+                url: "https://127.0.0.1:8443/healthz".parse().unwrap(),
+                expect_status: vec![],
+                expect_body: None,
+                host: None,
+                tls_verify: false,
+                watch: true,
+            }),
+        ),
+        common(
+            "db",
+            CheckKind::Tcp(TcpCheck {
+                address: Endpoint::Addr("127.0.0.1:5432".parse().unwrap()),
+                watch: true,
+            }),
+        ),
+        common(
+            "script",
+            CheckKind::Exec(ExecCheck {
+                argv: vec!["/usr/local/bin/check-web".into(), "--quiet".into()],
+            }),
+        ),
+        CheckConfig {
+            on_fail: OnFail::Drain,
+            ..common(
+                "maintenance",
+                CheckKind::File(FileCheck {
+                    path: "/etc/vipd/maintenance".into(),
+                    healthy_when: FileState::Absent,
+                }),
+            )
+        },
+        common(
+            "nginx",
+            CheckKind::Process(ProcessCheck {
+                pidfile: "/run/nginx.pid".into(),
+            }),
+        ),
+    ];
+    checks.into_iter().map(|c| (c.name.clone(), c)).collect()
 }
 
 #[test]
@@ -128,6 +215,8 @@ fn the_minimal_example_loads_with_every_default_resolved() {
             connect_retry: Duration::from_secs(5),
             connect_retry_max: Duration::from_secs(120),
             graceful_restart_time: None,
+            startup_delay: None,
+            shutdown_drain: false,
         }
     );
     let peer = &config.peers[0];
@@ -149,6 +238,11 @@ fn the_minimal_example_loads_with_every_default_resolved() {
     assert_eq!((vip.med, vip.local_pref), (None, None));
     assert!(vip.communities.is_empty() && vip.large_communities.is_empty());
     assert!(vip.checks.is_empty());
+    assert_eq!(vip.check_policy, CheckPolicy::All);
+    assert_eq!(vip.hold_down, None);
+    assert_eq!(vip.drain_time, Duration::from_secs(10));
+    assert_eq!((vip.drain_med, vip.drain_prepend), (None, 0));
+    assert!(config.checks.is_empty());
 }
 
 #[test]
@@ -254,7 +348,8 @@ fn unknown_keys_are_named_with_their_table_and_line() {
         )),
         [
             "vipd.toml:6:1: vip[0].colour: unknown key `colour` (known keys here: name, prefix, \
-             communities, large_communities, med, local_pref, as_path_prepend, checks)"
+             communities, large_communities, med, local_pref, as_path_prepend, checks, \
+             check_policy, hold_down, drain_time, drain_med, drain_prepend)"
         ]
     );
     assert_eq!(
@@ -263,18 +358,23 @@ fn unknown_keys_are_named_with_their_table_and_line() {
     );
     assert_eq!(
         errors(&format!("[bgp]\nx = 1\n{SPEAKER}")),
-        ["vipd.toml:1:2: bgp: unknown key `bgp` (known keys here: speaker, peer, vip)"]
+        ["vipd.toml:1:2: bgp: unknown key `bgp` (known keys here: speaker, peer, vip, check)"]
     );
 }
 
 #[test]
-fn a_check_table_is_an_unknown_key_until_health_checks_exist() {
+fn an_unknown_key_in_a_check_table_is_named_with_the_check() {
     assert_eq!(
         errors(&with_speaker("[check.web]\ntype = \"http\"\n")),
         [
-            "vipd.toml:4:2: check: unknown key `check`: health checks are not implemented yet, \
-             so [check.NAME] tables are not accepted (known keys here: speaker, peer, vip)"
+            "vipd.toml:5:1: check.web.type: unknown key `type` (known keys here: kind, interval, \
+             timeout, rise, fall, fast_interval, on_fail, address, watch, url, expect_status, \
+             expect_body, host, tls_verify, command, shell, path, healthy_when, pidfile)"
         ]
+    );
+    assert_eq!(
+        errors(&with_speaker("[check.web]\nkind = \"tcp\"\nadress = \"127.0.0.1:80\"\n")),
+        ["vipd.toml:6:1: check.web.adress: unknown key `adress`; did you mean `address`?"]
     );
 }
 
@@ -322,7 +422,8 @@ fn dotted_keys_are_accepted_and_errors_still_have_a_line() {
         errors("speaker.asn = 65001\nspeaker.router_id = \"10.0.0.1\"\nspeaker.x = 1\n"),
         [
             "vipd.toml:3:9: speaker.x: unknown key `x` (known keys here: asn, router_id, listen, \
-          hold_time, connect_retry, connect_retry_max, graceful_restart_time)"
+          hold_time, connect_retry, connect_retry_max, graceful_restart_time, startup_delay, \
+          shutdown_drain)"
         ]
     );
 }
@@ -879,6 +980,7 @@ speaker: AS 65001, router ID 10.255.1.2
   listens on 0.0.0.0:179
   default hold time 90s, connect retry 5s doubling up to 120s
   graceful restart: advertised, restart time 120s
+  announces nothing for 5s after start
 peers (2):
   tor1 (10.255.1.1) eBGP: AS 65000 <-> local AS 65001, IPv4 transport
     description: top-of-rack switch, rack 12
@@ -895,9 +997,35 @@ vips (2):
     large communities 65000:1:1
     MED 10
     local preference 100 (iBGP peers only)
-    always announced (no checks)
+    announced while checks pass: web, maintenance
+    hold-down 30s
+    drain: announced for 10s with MED 1000, AS path prepended 3 extra times, then withdrawn
   2001:db8:ffff::10/128
     always announced (no checks)
+checks (6):
+  api: https GET https://127.0.0.1:8443/healthz, expect 2xx, certificate NOT verified
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    watches an idle connection to 127.0.0.1:8443: re-probed at once when it closes
+    not used by any VIP
+  db: tcp connect to 127.0.0.1:5432
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    watches an idle connection to 127.0.0.1:5432: re-probed at once when it closes
+    not used by any VIP
+  maintenance: file /etc/vipd/maintenance must be absent
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    failing drains web
+  nginx: process pid in /run/nginx.pid must be running
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    re-probed at once when the process exits
+    not used by any VIP
+  script: exec run [\"/usr/local/bin/check-web\", \"--quiet\"], pass on exit 0
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    not used by any VIP
+  web: http GET http://127.0.0.1:8080/healthz (Host: www.example.com), expect 200 or 204 \
+with \"ok\" in the body
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    watches an idle connection to 127.0.0.1:8080: re-probed at once when it closes
+    failing withdraws web
 ";
     assert_eq!(plan, expected);
 }

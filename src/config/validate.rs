@@ -4,7 +4,9 @@
 //! others depend on (the speaker's AS, whether it listens) are kept even when a
 //! sibling key is wrong, so one mistake does not cause a cascade of others.
 
-use std::collections::HashMap;
+mod check;
+
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::{Range, RangeInclusive};
 use std::str::FromStr;
@@ -15,7 +17,7 @@ use toml::Spanned;
 
 use super::locate::{KeyIndex, Source};
 use super::raw::{RawConfig, RawPeer, RawSpeaker, RawVip};
-use super::{BGP_PORT, Config, ConfigError, PeerConfig, Speaker, VipConfig};
+use super::{BGP_PORT, CheckPolicy, Config, ConfigError, PeerConfig, Speaker, VipConfig};
 
 /// RFC 4271 10 suggests 90 seconds.
 const DEFAULT_HOLD_TIME: u16 = 90;
@@ -23,6 +25,10 @@ const DEFAULT_CONNECT_RETRY: u64 = 5;
 const DEFAULT_CONNECT_RETRY_MAX: u64 = 120;
 /// A longer AS_PATH than this is a typo, not traffic engineering.
 const MAX_PREPEND: i64 = 32;
+const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(10);
+/// No delay, interval or timeout in the file is longer: a longer one is a typo,
+/// and the bound keeps deadline arithmetic far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The error for this key has already been recorded.
 struct Reported;
@@ -42,11 +48,15 @@ pub(crate) fn validate(raw: &RawConfig, source: &Source<'_>) -> Result<Config, V
         .map(|(i, p)| v.peer(i, p, &defaults))
         .collect();
     v.duplicate_peers(&raw.peer);
+    let checks = v.checks(&raw.check);
+    // A VIP may name a check whose table has mistakes: those are reported
+    // there, not again as an unknown name.
+    let check_names: HashSet<&str> = raw.check.keys().map(String::as_str).collect();
     let vips: Vec<Checked<VipConfig>> = raw
         .vip
         .iter()
         .enumerate()
-        .map(|(i, p)| v.vip(i, p))
+        .map(|(i, p)| v.vip(i, p, &check_names))
         .collect();
     v.duplicate_vips(&raw.vip);
 
@@ -55,6 +65,7 @@ pub(crate) fn validate(raw: &RawConfig, source: &Source<'_>) -> Result<Config, V
             speaker: speaker?,
             peers: peers.into_iter().collect::<Checked<_>>()?,
             vips: vips.into_iter().collect::<Checked<_>>()?,
+            checks: checks?,
         })
     })();
     let mut errors = v.errors;
@@ -166,6 +177,24 @@ impl Validator<'_> {
                 format!("{n} is out of range ({lo}..={hi}{unit})"),
             ))
         }
+    }
+
+    /// A humantime duration ("500ms", "2s", "1m 30s") up to [`MAX_DURATION`],
+    /// at least `min`.
+    fn duration(&mut self, value: &Spanned<String>, key: &str, min: Duration) -> Checked<Duration> {
+        let text = value.get_ref();
+        let message = match humantime::parse_duration(text.trim()) {
+            Ok(d) if d > MAX_DURATION => format!(
+                "{} is too long (at most {})",
+                show(d),
+                show(MAX_DURATION)
+            ),
+            Ok(d) if d < min && min == Duration::from_nanos(1) => "must be more than 0".into(),
+            Ok(d) if d < min => format!("{} is below the minimum of {}", show(d), show(min)),
+            Ok(d) => return Ok(d),
+            Err(_) => format!("{text:?} is not a duration (e.g. \"500ms\", \"2s\", \"1m\")"),
+        };
+        Err(self.report(&value.span(), key, message))
     }
 
     fn seconds(&mut self, value: &Spanned<i64>, key: &str) -> Checked<Duration> {
@@ -320,6 +349,10 @@ impl Validator<'_> {
             let n = v.int(g, "speaker.graceful_restart_time", 1..=4095, " seconds")?;
             Ok(n as u16)
         });
+        let startup_delay = self.optional(&s.startup_delay, |v, d| {
+            v.duration(d, "speaker.startup_delay", Duration::ZERO)
+        });
+        let shutdown_drain = s.shutdown_drain.as_ref().is_some_and(|d| *d.get_ref());
 
         let defaults = Defaults {
             asn: asn.as_ref().ok().copied(),
@@ -339,6 +372,8 @@ impl Validator<'_> {
                 connect_retry: connect_retry?,
                 connect_retry_max: connect_retry_max?,
                 graceful_restart_time: graceful_restart_time?,
+                startup_delay: startup_delay?,
+                shutdown_drain,
             })
         })();
         (speaker, defaults)
@@ -537,7 +572,12 @@ impl Validator<'_> {
         }
     }
 
-    fn vip(&mut self, i: usize, raw: &Spanned<RawVip>) -> Checked<VipConfig> {
+    fn vip(
+        &mut self,
+        i: usize,
+        raw: &Spanned<RawVip>,
+        check_names: &HashSet<&str>,
+    ) -> Checked<VipConfig> {
         let table = Some(raw.span().start);
         let this = format!("vip[{i}]");
         let key = |k: &str| format!("vip[{i}].{k}");
@@ -571,16 +611,55 @@ impl Validator<'_> {
                 Ok(v.int(n, &key("as_path_prepend"), 0..=MAX_PREPEND, "")? as u8)
             })
             .map(Option::unwrap_or_default);
-        // Health checks are not implemented yet, so no `[check.NAME]` table can
-        // exist and every name is unknown.
+        let mut first_index: HashMap<String, usize> = HashMap::new();
+        let mut index = 0;
         let checks = self.each(&p.checks, &key("checks"), |v, c, k| -> Checked<String> {
-            let name = c.get_ref();
-            Err(v.report(
-                &c.span(),
-                k,
-                format!("unknown check {name:?} (no [check.{name}] table)"),
-            ))
+            let (name, this) = (c.get_ref(), index);
+            index += 1;
+            if !check_names.contains(name.as_str()) {
+                return Err(v.report(
+                    &c.span(),
+                    k,
+                    format!("unknown check {name:?} (no [check.{name}] table)"),
+                ));
+            }
+            if let Some(first) = first_index.get(name) {
+                return Err(v.report(
+                    &c.span(),
+                    k,
+                    format!("{name:?} is listed twice (already checks[{first}])"),
+                ));
+            }
+            first_index.insert(name.clone(), this);
+            Ok(name.clone())
         });
+        let check_policy = self
+            .optional(&p.check_policy, |v, s| match s.get_ref().as_str() {
+                "all" => Ok(CheckPolicy::All),
+                "any" => Ok(CheckPolicy::Any),
+                other => Err(v.report(
+                    &s.span(),
+                    &key("check_policy"),
+                    format!("{other:?} is not a check policy (expected \"all\" or \"any\")"),
+                )),
+            })
+            .map(|p| p.unwrap_or(CheckPolicy::All));
+        let hold_down = self.optional(&p.hold_down, |v, d| {
+            v.duration(d, &key("hold_down"), Duration::from_nanos(1))
+        });
+        let drain_time = self
+            .optional(&p.drain_time, |v, d| {
+                v.duration(d, &key("drain_time"), Duration::ZERO)
+            })
+            .map(|d| d.unwrap_or(DEFAULT_DRAIN_TIME));
+        let drain_med = self.optional(&p.drain_med, |v, n| {
+            Ok(v.int(n, &key("drain_med"), 0..=u32::MAX.into(), "")? as u32)
+        });
+        let drain_prepend = self
+            .optional(&p.drain_prepend, |v, n| {
+                Ok(v.int(n, &key("drain_prepend"), 0..=MAX_PREPEND, "")? as u8)
+            })
+            .map(Option::unwrap_or_default);
         let name = self.optional(&p.name, |v, n| v.name(n, &key("name")));
 
         let prefix = prefix?;
@@ -593,6 +672,11 @@ impl Validator<'_> {
             local_pref: local_pref?,
             as_path_prepend: as_path_prepend?,
             checks: checks?,
+            check_policy: check_policy?,
+            hold_down: hold_down?,
+            drain_time: drain_time?,
+            drain_med: drain_med?,
+            drain_prepend: drain_prepend?,
         })
     }
 
@@ -644,6 +728,11 @@ fn parse_prefix(text: &str) -> Result<IpNet, String> {
         ));
     }
     Ok(prefix)
+}
+
+/// A duration as the file would write it: "500ms", "2s", "1m 30s".
+fn show(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 fn family(ip: IpAddr) -> &'static str {
