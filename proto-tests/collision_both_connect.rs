@@ -93,7 +93,9 @@ fn collision_leaves_one_session(kind: RouterKind) {
         .log()
         .matches("connection collision resolved")
         .count();
-    println!("{kind}: vipd logged `connection collision resolved` {resolved} times in {ROUNDS} rounds");
+    println!(
+        "{kind}: vipd logged `connection collision resolved` {resolved} times in {ROUNDS} rounds"
+    );
 }
 
 /// Makes vipd-ebgp and the router unable to reach each other on the wire
@@ -132,6 +134,9 @@ fn one_connection_per_peer(lab: &Deployment, peers: &[IpAddr]) -> Result<(), Str
     if wrong.is_empty() {
         Ok(())
     } else {
-        Err(format!("want exactly one per peer: {} (all: {conns:?})", wrong.join(", ")))
+        Err(format!(
+            "want exactly one per peer: {} (all: {conns:?})",
+            wrong.join(", ")
+        ))
     }
 }

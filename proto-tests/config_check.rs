@@ -34,20 +34,43 @@ fn vipd_check_accepts_every_shipped_config_and_names_the_key_in_a_broken_one() {
             out.stdout,
             out.stderr
         );
-        println!("ok  vipd check {}", config.strip_prefix(&root).unwrap_or(config).display());
+        println!(
+            "ok  vipd check {}",
+            config.strip_prefix(&root).unwrap_or(config).display()
+        );
     }
 
     let good = root.join("interop-bird/vipd-ebgp/vipd.toml");
     let text = fs::read_to_string(&good).unwrap_or_else(|e| panic!("{}: {e}", good.display()));
     let broken = [
-        ("unknown key", "[speaker]\n", "[speaker]\nbogus_key = 1\n", "bogus_key"),
-        ("hold time 2", "hold_time = 9\n", "hold_time = 2\n", "hold_time"),
-        ("wrong type", "connect_retry = 1\n", "connect_retry = \"soon\"\n", "connect_retry"),
+        (
+            "unknown key",
+            "[speaker]\n",
+            "[speaker]\nbogus_key = 1\n",
+            "bogus_key",
+        ),
+        (
+            "hold time 2",
+            "hold_time = 9\n",
+            "hold_time = 2\n",
+            "hold_time",
+        ),
+        (
+            "wrong type",
+            "connect_retry = 1\n",
+            "connect_retry = \"soon\"\n",
+            "connect_retry",
+        ),
     ];
     let dir = std::env::temp_dir().join(format!("vipd-proto-check-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for (what, from, to, key) in broken {
-        assert!(text.contains(from), "{} has no `{}` to break", good.display(), from.trim());
+        assert!(
+            text.contains(from),
+            "{} has no `{}` to break",
+            good.display(),
+            from.trim()
+        );
         let path = dir.join(format!("{}.toml", what.replace(' ', "-")));
         fs::write(&path, text.replacen(from, to, 1))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -65,7 +88,10 @@ fn vipd_check_accepts_every_shipped_config_and_names_the_key_in_a_broken_one() {
             "{what}: the error must name `{key}`:\n{}",
             out.stderr
         );
-        println!("ok  {what}: exit 2, {}", out.stderr.lines().next().unwrap_or_default());
+        println!(
+            "ok  {what}: exit 2, {}",
+            out.stderr.lines().next().unwrap_or_default()
+        );
     }
     let _ = fs::remove_dir(&dir);
 }

@@ -21,8 +21,8 @@ mod collision_both_connect;
 mod config_check;
 mod harness_routers_peer_with_each_other;
 mod router_restart_reconnects;
-mod silent_router_hold_timer;
 mod shutdown_withdraws;
+mod silent_router_hold_timer;
 
 use std::net::IpAddr;
 

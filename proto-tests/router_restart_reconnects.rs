@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::clab::Deployment;
 use crate::harness::{RouterKind, Vipd, field, parse_debug_duration, wait_until};
 use crate::interop::{
-    Cell, ROUTER, Role, VipdNode, SESSION_DEADLINE, topology, wait_cells, wait_sessions,
+    Cell, ROUTER, Role, SESSION_DEADLINE, VipdNode, topology, wait_cells, wait_sessions,
 };
 
 /// How many refused connects to see before bringing the router back.
@@ -63,7 +63,10 @@ fn vipd_reconnects_after_router_restart(kind: RouterKind) {
             })
             .unwrap_or_else(|e| panic!("{kind}: {} -> {peer}: {e}", node.role.node()));
             let delays = growing_retries(vipd, mark, peer).unwrap_or_default();
-            println!("{kind}: {} -> {peer} connect failed, retry_in {delays:?}", node.role.node());
+            println!(
+                "{kind}: {} -> {peer} connect failed, retry_in {delays:?}",
+                node.role.node()
+            );
         }
     }
 
@@ -73,7 +76,10 @@ fn vipd_reconnects_after_router_restart(kind: RouterKind) {
     wait_sessions(&lab, &[&nodes[0], &nodes[1]])
         .unwrap_or_else(|e| panic!("{kind} after the restart: {e}"));
     wait_cells(&lab, &cells).unwrap_or_else(|e| panic!("{kind} after the restart: {e}"));
-    println!("{kind}: all sessions and all {} cells are back", cells.len());
+    println!(
+        "{kind}: all sessions and all {} cells are back",
+        cells.len()
+    );
 }
 
 /// The `retry_in` of the first [`FAILED_CONNECTS`] `connect failed` lines
@@ -97,6 +103,9 @@ fn growing_retries(vipd: &Vipd, mark: usize, peer: IpAddr) -> Result<Vec<Duratio
     if delays.windows(2).all(|w| w[1] > w[0]) {
         Ok(delays)
     } else {
-        Err(format!("retry_in does not grow: {delays:?}\n{}", lines.join("\n")))
+        Err(format!(
+            "retry_in does not grow: {delays:?}\n{}",
+            lines.join("\n")
+        ))
     }
 }

@@ -11,7 +11,8 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::bgp::peer;
-use crate::config::{Config, VipConfig};
+use crate::config::{CheckPolicy, Config, OnFail, VipConfig};
+use crate::health;
 use crate::vip::state::{CheckSpec, Policy, VipMachine, VipSpec};
 use crate::vip::task::{self as vip_task, VipCommand};
 use crate::vip::{Originator, VipRoute};
@@ -70,11 +71,26 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
     let machine = VipMachine::new(
         std::time::Instant::now(),
         config.vips.iter().map(vip_spec).collect(),
-        std::collections::BTreeMap::<String, CheckSpec>::new(),
-        None,
+        config
+            .checks
+            .iter()
+            .map(|(name, c)| {
+                let spec = CheckSpec {
+                    drain_on_fail: c.on_fail == OnFail::Drain,
+                };
+                (name.clone(), spec)
+            })
+            .collect(),
+        config.speaker.startup_delay,
     );
+    let check_events = health::spawn(&config.checks, stop_rx.clone());
     let (vip_tx, vip_rx) = tokio::sync::mpsc::unbounded_channel();
-    let vips = tokio::spawn(vip_task::run(machine, originator.clone(), vip_rx));
+    let vips = tokio::spawn(vip_task::run(
+        machine,
+        originator.clone(),
+        check_events,
+        vip_rx,
+    ));
     info!(
         peers = config.peers.len(),
         vips = config.vips.len(),
@@ -82,10 +98,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
     );
 
     let reason = shutdown.await;
-    info!(%reason, "shutting down: withdrawing every VIP");
+    let drain = config.speaker.shutdown_drain;
+    if drain {
+        info!(%reason, "shutting down: draining every VIP first");
+    } else {
+        info!(%reason, "shutting down: withdrawing every VIP");
+    }
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let _ = vip_tx.send(VipCommand::Shutdown {
-        drain: false,
+        drain,
         done: done_tx,
     });
     let _ = done_rx.await;
@@ -107,11 +128,14 @@ fn vip_spec(v: &VipConfig) -> VipSpec {
     VipSpec {
         route: VipRoute::from(v),
         checks: v.checks.clone(),
-        policy: Policy::All,
-        hold_down: None,
-        drain_time: Duration::from_secs(10),
-        drain_med: None,
-        drain_prepend: 0,
+        policy: match v.check_policy {
+            CheckPolicy::All => Policy::All,
+            CheckPolicy::Any => Policy::Any,
+        },
+        hold_down: v.hold_down,
+        drain_time: v.drain_time,
+        drain_med: v.drain_med,
+        drain_prepend: v.drain_prepend,
     }
 }
 

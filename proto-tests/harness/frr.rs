@@ -211,7 +211,8 @@ impl Router for Frr {
 
     fn log(&self) -> String {
         let lab = self.ns.lab();
-        lab.read_log(&format!("{}-zebra", self.name)) + &lab.read_log(&format!("{}-bgpd", self.name))
+        lab.read_log(&format!("{}-zebra", self.name))
+            + &lab.read_log(&format!("{}-bgpd", self.name))
     }
 }
 

@@ -165,7 +165,10 @@ impl Drop for Lab {
                 self.inner.dir.display()
             );
         } else if std::env::var_os(KEEP_ENV).is_some() {
-            eprintln!("=== {KEEP_ENV} set: lab files kept in {}", self.inner.dir.display());
+            eprintln!(
+                "=== {KEEP_ENV} set: lab files kept in {}",
+                self.inner.dir.display()
+            );
         } else {
             let _ = fs::remove_dir_all(&self.inner.dir);
         }

@@ -291,3 +291,106 @@ async fn listener_accepts_configured_peers_and_refuses_everyone_else() {
         .unwrap()
         .unwrap();
 }
+
+/// Read messages until `prefix` shows up as announced (true) or withdrawn (false).
+async fn wait_for(peer: &mut ScriptedPeer, prefix: &str, announced: bool) {
+    let want: IpNet = prefix.parse().unwrap();
+    loop {
+        match peer.recv().await {
+            Some(Message::Update(u)) => {
+                let hit = if announced {
+                    u.announced().any(|p| p == want)
+                } else {
+                    u.withdrawn_all().any(|p| p == want)
+                };
+                if hit {
+                    return;
+                }
+            }
+            Some(Message::Keepalive) => {}
+            other => panic!("unexpected {other:?} while waiting for {prefix}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_vip_follows_its_tcp_check_and_a_vip_without_checks_stays() {
+    let service = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_addr = service.local_addr().unwrap();
+    // Accept (and hold) connections so watch connections stay open.
+    let service_task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = service.accept().await {
+            held.push(s);
+        }
+    });
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let text = format!(
+        r#"
+[speaker]
+asn = 65001
+router_id = "10.255.1.2"
+connect_retry = 1
+[[peer]]
+address = "127.0.0.1"
+port = {port}
+remote_asn = 65000
+[[vip]]
+prefix = "198.18.0.10/32"
+checks = ["svc"]
+[[vip]]
+prefix = "198.18.0.11/32"
+[check.svc]
+kind = "tcp"
+address = "{service_addr}"
+interval = "100ms"
+timeout = "50ms"
+rise = 1
+fall = 1
+"#
+    );
+    let cfg = config::parse(&text, "test.toml").unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<String>();
+    let daemon = tokio::spawn(super::run(
+        cfg,
+        async move { stop_rx.await.unwrap_or_default() },
+    ));
+    let (stream, _) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
+    let mut peer = ScriptedPeer {
+        stream,
+        rx: BytesMut::new(),
+        opts: DecodeOptions::default(),
+    };
+    peer.establish().await;
+    let initial = peer.initial_table().await;
+    assert!(initial.contains(&"198.18.0.11/32".parse().unwrap()));
+    if !initial.contains(&"198.18.0.10/32".parse().unwrap()) {
+        wait_for(&mut peer, "198.18.0.10/32", true).await;
+    }
+
+    // The service dies: the VIP is withdrawn, the other one is not.
+    let killed = std::time::Instant::now();
+    service_task.abort();
+    let _ = service_task.await;
+    wait_for(&mut peer, "198.18.0.10/32", false).await;
+    eprintln!(
+        "service death to withdrawal on the wire: {:?}",
+        killed.elapsed()
+    );
+
+    stop_tx.send("done".into()).unwrap();
+    let mut withdrawn = BTreeSet::new();
+    while let Some(m) = peer.recv().await {
+        if let Message::Update(u) = m {
+            withdrawn.extend(u.withdrawn_all());
+        }
+    }
+    assert_eq!(withdrawn, prefixes(&["198.18.0.11/32"]));
+    timeout(Duration::from_secs(1), daemon)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

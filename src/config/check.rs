@@ -178,8 +178,7 @@ fn is_local_ip(ip: IpAddr) -> bool {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     };
-    ip.is_loopback()
-        || if_addrs::get_if_addrs().is_ok_and(|ifs| ifs.iter().any(|i| i.ip() == ip))
+    ip.is_loopback() || if_addrs::get_if_addrs().is_ok_and(|ifs| ifs.iter().any(|i| i.ip() == ip))
 }
 
 /// What a failed check does to the VIPs that name it.

@@ -373,7 +373,9 @@ fn an_unknown_key_in_a_check_table_is_named_with_the_check() {
         ]
     );
     assert_eq!(
-        errors(&with_speaker("[check.web]\nkind = \"tcp\"\nadress = \"127.0.0.1:80\"\n")),
+        errors(&with_speaker(
+            "[check.web]\nkind = \"tcp\"\nadress = \"127.0.0.1:80\"\n"
+        )),
         ["vipd.toml:6:1: check.web.adress: unknown key `adress`; did you mean `address`?"]
     );
 }

@@ -184,11 +184,9 @@ impl Validator<'_> {
     fn duration(&mut self, value: &Spanned<String>, key: &str, min: Duration) -> Checked<Duration> {
         let text = value.get_ref();
         let message = match humantime::parse_duration(text.trim()) {
-            Ok(d) if d > MAX_DURATION => format!(
-                "{} is too long (at most {})",
-                show(d),
-                show(MAX_DURATION)
-            ),
+            Ok(d) if d > MAX_DURATION => {
+                format!("{} is too long (at most {})", show(d), show(MAX_DURATION))
+            }
             Ok(d) if d < min && min == Duration::from_nanos(1) => "must be more than 0".into(),
             Ok(d) if d < min => format!("{} is below the minimum of {}", show(d), show(min)),
             Ok(d) => return Ok(d),

@@ -298,7 +298,10 @@ async fn exec(argv: &[String], timeout: Duration) -> (bool, String) {
             }
             (status.success(), detail)
         }
-        Err(e) => (false, format!("cannot wait for {program}: {}", io_detail(&e))),
+        Err(e) => (
+            false,
+            format!("cannot wait for {program}: {}", io_detail(&e)),
+        ),
     }
 }
 
@@ -368,7 +371,10 @@ async fn process(p: &ProcessCheck) -> (bool, String) {
     match process_state(pid) {
         Ok(true) => (true, format!("process {pid} running")),
         Ok(false) => (false, format!("process {pid} not running")),
-        Err(e) => (false, format!("cannot check process {pid}: {}", io_detail(&e))),
+        Err(e) => (
+            false,
+            format!("cannot check process {pid}: {}", io_detail(&e)),
+        ),
     }
 }
 

@@ -34,7 +34,8 @@ impl TempDir {
     fn new(test: &str) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("vipd-health-{}-{n}-{test}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("vipd-health-{}-{n}-{test}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }

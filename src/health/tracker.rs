@@ -163,9 +163,13 @@ mod tests {
     #[test]
     fn flapping_faster_than_fall_never_brings_it_down() {
         for fall in 2..6 {
-            let pattern: String =
-                "+".to_string() + &std::iter::repeat_n("-".repeat(fall - 1) + "+", 50).collect::<String>();
-            assert_eq!(transitions(1, fall as u32, &pattern), [(0, Transition::Up)], "fall {fall}");
+            let pattern: String = "+".to_string()
+                + &std::iter::repeat_n("-".repeat(fall - 1) + "+", 50).collect::<String>();
+            assert_eq!(
+                transitions(1, fall as u32, &pattern),
+                [(0, Transition::Up)],
+                "fall {fall}"
+            );
         }
     }
 
@@ -214,7 +218,11 @@ mod tests {
                             run = 0;
                             if ok { Transition::Up } else { Transition::Down }
                         });
-                        assert_eq!(t.record(ok), expected, "rise {rise} fall {fall} bits {bits:b}");
+                        assert_eq!(
+                            t.record(ok),
+                            expected,
+                            "rise {rise} fall {fall} bits {bits:b}"
+                        );
                         assert_eq!(t.is_up(), up);
                         assert_eq!(t.pending(), run > 0);
                     }

@@ -112,10 +112,14 @@ impl Addresses {
             match found {
                 Ok(Some(msg)) => match self.handle.address().del(msg).execute().await {
                     Ok(()) => info!(%prefix, interface = %name, "VIP address removed"),
-                    Err(e) => warn!(%prefix, interface = %name, error = %e, "cannot remove VIP address"),
+                    Err(e) => {
+                        warn!(%prefix, interface = %name, error = %e, "cannot remove VIP address")
+                    }
                 },
                 Ok(None) => {}
-                Err(e) => warn!(%prefix, interface = %name, error = %e, "cannot look up VIP address"),
+                Err(e) => {
+                    warn!(%prefix, interface = %name, error = %e, "cannot look up VIP address")
+                }
             }
         }
         for (index, name) in std::mem::take(&mut self.created) {

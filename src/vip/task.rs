@@ -11,6 +11,7 @@ use tracing::{info, warn};
 
 use super::Originator;
 use super::state::{Phase, Transition, VipInput, VipMachine, VipStatus};
+use crate::health::CheckEvent;
 
 /// Requests to the VIP task.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ pub enum VipCommand {
 pub async fn run(
     mut machine: VipMachine,
     originator: Originator,
+    mut checks: mpsc::UnboundedReceiver<CheckEvent>,
     mut commands: mpsc::UnboundedReceiver<VipCommand>,
 ) {
     apply(&originator, machine.start(Instant::now()));
@@ -39,6 +41,10 @@ pub async fn run(
         tokio::select! {
             _ = sleep_until(deadline) => {
                 apply(&originator, machine.handle_timeout(Instant::now()));
+            }
+            Some(event) = checks.recv() => {
+                let input = VipInput::Check { name: event.check, up: event.up, cause: event.cause };
+                apply(&originator, machine.handle(Instant::now(), input));
             }
             cmd = commands.recv() => match cmd {
                 Some(VipCommand::Input(input)) => {

@@ -135,7 +135,10 @@ fn an_exec_command_is_an_argv_or_with_shell_a_script() {
         CheckKind::Exec(e) => e.argv,
         other => panic!("{other:?}"),
     };
-    assert_eq!(argv("command = [\"/bin/true\", \"-x\"]\n"), ["/bin/true", "-x"]);
+    assert_eq!(
+        argv("command = [\"/bin/true\", \"-x\"]\n"),
+        ["/bin/true", "-x"]
+    );
     assert_eq!(
         argv("command = \"pgrep -x nginx\"\nshell = true\n"),
         ["sh", "-c", "pgrep -x nginx"]
@@ -223,13 +226,21 @@ fn vips_name_checks_and_set_how_they_combine_and_drain() {
 
 #[test]
 fn the_speaker_sets_a_startup_delay_and_shutdown_drain() {
-    let config = ok("[speaker]\nasn = 1\nrouter_id = \"10.0.0.1\"\nstartup_delay = \"1m30s\"\n\
-         shutdown_drain = true\n");
+    let config = ok(
+        "[speaker]\nasn = 1\nrouter_id = \"10.0.0.1\"\nstartup_delay = \"1m30s\"\n\
+         shutdown_drain = true\n",
+    );
     assert_eq!(config.speaker.startup_delay, Some(Duration::from_secs(90)));
     assert!(config.speaker.shutdown_drain);
     let plan = config.plan();
-    assert!(plan.contains("  announces nothing for 1m 30s after start\n"), "{plan}");
-    assert!(plan.contains("  on shutdown: drains every VIP before withdrawing it\n"), "{plan}");
+    assert!(
+        plan.contains("  announces nothing for 1m 30s after start\n"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("  on shutdown: drains every VIP before withdrawing it\n"),
+        "{plan}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -262,7 +273,9 @@ fn each_kind_requires_its_target() {
     ] {
         assert_eq!(
             errors(&check(kind, "")),
-            [format!("vipd.toml:4:8: check.c.{key}: required for kind \"{kind}\"")]
+            [format!(
+                "vipd.toml:4:8: check.c.{key}: required for kind \"{kind}\""
+            )]
         );
     }
 }
@@ -280,7 +293,10 @@ fn a_key_of_another_kind_is_refused_with_the_kind_named() {
         ]
     );
     assert_eq!(
-        errors(&check("http", "url = \"http://192.0.2.1/\"\ntls_verify = false\n")),
+        errors(&check(
+            "http",
+            "url = \"http://192.0.2.1/\"\ntls_verify = false\n"
+        )),
         ["vipd.toml:7:14: check.c.tls_verify: not a key of kind \"http\""]
     );
     assert_eq!(
@@ -299,11 +315,17 @@ fn the_timeout_must_be_below_the_interval() {
         ["vipd.toml:8:11: check.c.timeout: 1s must be below interval (1s)"]
     );
     assert_eq!(
-        errors(&check("tcp", "address = \"127.0.0.1:80\"\ntimeout = \"2s\"\n")),
+        errors(&check(
+            "tcp",
+            "address = \"127.0.0.1:80\"\ntimeout = \"2s\"\n"
+        )),
         ["vipd.toml:7:11: check.c.timeout: 2s must be below interval (1s)"]
     );
     assert_eq!(
-        errors(&check("tcp", "address = \"127.0.0.1:80\"\ninterval = \"300ms\"\n")),
+        errors(&check(
+            "tcp",
+            "address = \"127.0.0.1:80\"\ninterval = \"300ms\"\n"
+        )),
         [
             "vipd.toml:7:12: check.c.interval: 300ms must be above timeout (500ms by default); \
              set a shorter timeout"
@@ -321,7 +343,9 @@ fn durations_are_humantime_strings_within_bounds() {
     };
     assert_eq!(
         e("interval", "\"one second\""),
-        ["vipd.toml:7:12: check.c.interval: \"one second\" is not a duration (e.g. \"500ms\", \"2s\", \"1m\")"]
+        [
+            "vipd.toml:7:12: check.c.interval: \"one second\" is not a duration (e.g. \"500ms\", \"2s\", \"1m\")"
+        ]
     );
     assert_eq!(
         e("interval", "\"5ms\""),
@@ -362,7 +386,10 @@ fn rise_and_fall_are_at_least_one() {
 #[test]
 fn on_fail_is_withdraw_or_drain() {
     assert_eq!(
-        errors(&check("tcp", "address = \"127.0.0.1:80\"\non_fail = \"ignore\"\n")),
+        errors(&check(
+            "tcp",
+            "address = \"127.0.0.1:80\"\non_fail = \"ignore\"\n"
+        )),
         [
             "vipd.toml:7:11: check.c.on_fail: \"ignore\" is not an action (expected \
              \"withdraw\" or \"drain\")"
@@ -410,29 +437,44 @@ fn a_url_must_parse_and_match_the_kind() {
     let e = |kind: &str, url: &str| errors(&check(kind, &format!("url = \"{url}\"\n")));
     assert_eq!(
         e("http", "127.0.0.1/healthz"),
-        ["vipd.toml:6:7: check.c.url: \"127.0.0.1/healthz\" is not a URL: relative URL without a base"]
+        [
+            "vipd.toml:6:7: check.c.url: \"127.0.0.1/healthz\" is not a URL: relative URL without a base"
+        ]
     );
     assert_eq!(
         e("http", "https://127.0.0.1/"),
-        ["vipd.toml:6:7: check.c.url: \"https://127.0.0.1/\" is not an http:// URL, as kind \"http\" needs"]
+        [
+            "vipd.toml:6:7: check.c.url: \"https://127.0.0.1/\" is not an http:// URL, as kind \"http\" needs"
+        ]
     );
     assert_eq!(
         e("https", "http://127.0.0.1/"),
-        ["vipd.toml:6:7: check.c.url: \"http://127.0.0.1/\" is not an https:// URL, as kind \"https\" needs"]
+        [
+            "vipd.toml:6:7: check.c.url: \"http://127.0.0.1/\" is not an https:// URL, as kind \"https\" needs"
+        ]
     );
     assert_eq!(
         e("http", "http://user:pw@127.0.0.1/"),
-        ["vipd.toml:6:7: check.c.url: \"http://user:pw@127.0.0.1/\" has credentials in it; checks do not support them"]
+        [
+            "vipd.toml:6:7: check.c.url: \"http://user:pw@127.0.0.1/\" has credentials in it; checks do not support them"
+        ]
     );
     assert_eq!(
         e("http", "http://127.0.0.1:99999/"),
-        ["vipd.toml:6:7: check.c.url: \"http://127.0.0.1:99999/\" is not a URL: invalid port number"]
+        [
+            "vipd.toml:6:7: check.c.url: \"http://127.0.0.1:99999/\" is not a URL: invalid port number"
+        ]
     );
 }
 
 #[test]
 fn http_expectations_are_checked() {
-    let e = |body: &str| errors(&check("http", &format!("url = \"http://192.0.2.1/\"\n{body}")));
+    let e = |body: &str| {
+        errors(&check(
+            "http",
+            &format!("url = \"http://192.0.2.1/\"\n{body}"),
+        ))
+    };
     assert_eq!(
         e("expect_status = [200, 99, 600]\n"),
         ["vipd.toml:7:17: check.c.expect_status: 99, 600 is not an HTTP status code (100..=599)"]
@@ -453,7 +495,9 @@ fn http_expectations_are_checked() {
     );
     assert_eq!(
         e("expect_body = \"\"\n"),
-        ["vipd.toml:7:15: check.c.expect_body: must not be empty (leave it out to accept any body)"]
+        [
+            "vipd.toml:7:15: check.c.expect_body: must not be empty (leave it out to accept any body)"
+        ]
     );
     assert_eq!(
         e("host = \"a b\"\n"),
@@ -470,8 +514,10 @@ fn an_exec_command_without_a_shell_is_an_argv() {
              shell, give the argv as an array, e.g. [\"/usr/local/bin/check\", \"--quiet\"]"
         ]
     );
-    let empty = ["vipd.toml:6:11: check.c.command: must name a program to run (the first \
-                  element is empty or missing)"];
+    let empty = [
+        "vipd.toml:6:11: check.c.command: must name a program to run (the first \
+                  element is empty or missing)",
+    ];
     assert_eq!(errors(&check("exec", "command = []\n")), empty);
     assert_eq!(errors(&check("exec", "command = [\"\", \"x\"]\n")), empty);
     assert_eq!(
@@ -486,7 +532,10 @@ fn an_exec_command_without_a_shell_is_an_argv() {
 #[test]
 fn file_and_process_paths_are_absolute() {
     assert_eq!(
-        errors(&check("file", "path = \"maintenance\"\nhealthy_when = \"gone\"\n")),
+        errors(&check(
+            "file",
+            "path = \"maintenance\"\nhealthy_when = \"gone\"\n"
+        )),
         [
             "vipd.toml:6:8: check.c.path: \"maintenance\" is not an absolute path",
             "vipd.toml:7:16: check.c.healthy_when: \"gone\" is not a file state (expected \
@@ -502,7 +551,9 @@ fn file_and_process_paths_are_absolute() {
 #[test]
 fn a_check_name_is_letters_digits_and_punctuation() {
     assert_eq!(
-        errors(&with_speaker("[check.\"my check\"]\nkind = \"file\"\npath = \"/x\"\n")),
+        errors(&with_speaker(
+            "[check.\"my check\"]\nkind = \"file\"\npath = \"/x\"\n"
+        )),
         [
             "vipd.toml:4:8: check.my check: \"my check\" is not a usable check name (use \
              letters, digits, '-', '_' and '.')"

@@ -99,7 +99,14 @@ struct Harness {
 impl Harness {
     /// A check "c" with `rise`/`fall`, `interval`, and `fast` as the pending
     /// interval; its probes return `script` ("+-") and then `then`.
-    fn start(rise: u32, fall: u32, interval: Duration, fast: Duration, script: &str, then: bool) -> Self {
+    fn start(
+        rise: u32,
+        fall: u32,
+        interval: Duration,
+        fast: Duration,
+        script: &str,
+        then: bool,
+    ) -> Self {
         let start = Instant::now();
         let service = Service {
             state: Arc::new(Mutex::new(State {
@@ -211,8 +218,14 @@ async fn steady_probes_run_at_the_interval_with_up_to_ten_percent_jitter() {
     let probes = h.probes();
     assert!(probes.len() >= 27, "{probes:?}");
     let gaps: Vec<Duration> = probes.windows(2).map(|p| p[1] - p[0]).collect();
-    assert!(gaps.iter().all(|g| within_jitter(*g, secs(1.0))), "{gaps:?}");
-    assert!(gaps.iter().any(|g| *g != gaps[0]), "no jitter at all: {gaps:?}");
+    assert!(
+        gaps.iter().all(|g| within_jitter(*g, secs(1.0))),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter().any(|g| *g != gaps[0]),
+        "no jitter at all: {gaps:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -226,7 +239,10 @@ async fn flapping_faster_than_rise_never_brings_a_check_up() {
     // with down, nothing pending) it waits a full interval.
     for (i, pair) in probes.windows(2).enumerate() {
         let period = if i % 2 == 0 { 100 * MS } else { secs(1.0) };
-        assert!(within_jitter(pair[1] - pair[0], period), "gap {i}: {probes:?}");
+        assert!(
+            within_jitter(pair[1] - pair[0], period),
+            "gap {i}: {probes:?}"
+        );
     }
     assert_eq!(at, probes[9]);
 }
@@ -244,7 +260,10 @@ async fn fall_failures_in_a_row_bring_it_down_with_the_last_probe_as_cause() {
     let status = h.status.borrow()["c"].clone();
     assert!(!status.up);
     assert_eq!(status.since, down.at);
-    assert_eq!(status.last.as_ref().map(|r| r.detail.as_str()), Some("probe 7 failed"));
+    assert_eq!(
+        status.last.as_ref().map(|r| r.detail.as_str()),
+        Some("probe 7 failed")
+    );
     assert_eq!((status.streak, status.needed), (0, 1));
 }
 
@@ -258,7 +277,10 @@ async fn the_status_shows_a_pending_change() {
     assert!(status.up);
     assert_eq!((status.streak, status.needed), (1, 3));
     assert_eq!(status.last.map(|r| r.ok), Some(false));
-    assert_eq!(status.last_at.map(|t| t - h.start.into_std()), Some(h.probes()[1]));
+    assert_eq!(
+        status.last_at.map(|t| t - h.start.into_std()),
+        Some(h.probes()[1])
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -296,8 +318,16 @@ async fn after_a_false_alarm_the_watch_is_re_armed_by_the_next_periodic_probe() 
     h.until(secs(3.0)).await;
     h.kick.send(()).unwrap();
     h.until(secs(12.9)).await;
-    assert_eq!(h.probes(), [Duration::ZERO, secs(3.0)], "one re-probe, at once");
-    assert_eq!(h.service.state().arms, 1, "not re-armed by the event's probe");
+    assert_eq!(
+        h.probes(),
+        [Duration::ZERO, secs(3.0)],
+        "one re-probe, at once"
+    );
+    assert_eq!(
+        h.service.state().arms,
+        1,
+        "not re-armed by the event's probe"
+    );
     h.until(secs(14.1)).await;
     assert_eq!(h.probes().len(), 3);
     assert_eq!(h.service.state().arms, 2, "re-armed by the periodic probe");
@@ -310,7 +340,10 @@ async fn the_task_ends_when_shutdown_changes() {
     h.next_event().await;
     h.stop.send(Some("test over".into())).unwrap();
     h.task.await.unwrap();
-    assert!(h.events.recv().await.is_none(), "the channel closes with the task");
+    assert!(
+        h.events.recv().await.is_none(),
+        "the channel closes with the task"
+    );
 }
 
 #[tokio::test(start_paused = true)]
