@@ -106,6 +106,12 @@ impl Deployment {
         let lab = Lab::new();
         let mut nodes = BTreeMap::new();
         for (node, def) in &file.topology.nodes {
+            // Only `kind: linux` containers map onto a plain namespace; the
+            // image must be named so `containerlab deploy` works too.
+            assert!(
+                def.kind == "linux" && def.image.as_deref().is_some_and(|i| !i.is_empty()),
+                "{name}: node {node} must be `kind: linux` with an `image`"
+            );
             let ns = lab.add_netns(node);
             let daemon = daemon_for(&ns, node, def);
             nodes.insert(node.clone(), Node { ns, daemon });
@@ -143,6 +149,12 @@ impl Deployment {
     /// [`Deployment::create`], then every router, then every vipd.
     pub fn up(name: &str) -> Deployment {
         let mut deployment = Deployment::create(name);
+        println!(
+            "{}: namespaces {}-<node>, logs in {}",
+            deployment.name,
+            deployment.lab.id(),
+            deployment.lab.dir().display()
+        );
         deployment.start_routers();
         deployment.start_vipds();
         deployment
@@ -165,10 +177,6 @@ impl Deployment {
                     .unwrap_or_else(|e| panic!("cannot start vipd on {node}: {e}"));
             }
         }
-    }
-
-    pub fn lab(&self) -> &Lab {
-        &self.lab
     }
 
     pub fn ns(&self, node: &str) -> &Netns {

@@ -14,6 +14,8 @@
 //!    session with an RFC 8950 IPv6 next hop) with FRR's attributes.
 //! 4. FRR shows BIRD's IPv4 and IPv6 routes with BIRD's attributes.
 //! 5. GoBGP shows BIRD's routes over iBGP: empty AS path, LOCAL_PREF 150.
+//! 6. Restart all three routers (stop by pid, start again, FRR's config
+//!    applied anew): every session comes back.
 
 use std::time::Duration;
 
@@ -26,7 +28,7 @@ const ROUTE_DEADLINE: Duration = Duration::from_secs(30);
 
 #[test]
 fn harness_routers_peer_with_each_other() {
-    let lab = Deployment::up("harness-selftest");
+    let mut lab = Deployment::up("harness-selftest");
 
     let sessions = [
         ("bird", "10.255.10.2"),
@@ -36,15 +38,17 @@ fn harness_routers_peer_with_each_other() {
         ("frr", "fd00:255:10::1"),
         ("gobgp", "10.255.11.1"),
     ];
-    wait_until(SESSION_DEADLINE, || {
-        for (node, neighbor) in sessions {
-            if !lab.router(node).session_established(ip(neighbor))? {
-                return Err(format!("{node} -> {neighbor} not Established"));
+    let all_established = |lab: &Deployment| {
+        wait_until(SESSION_DEADLINE, || {
+            for (node, neighbor) in sessions {
+                if !lab.router(node).session_established(ip(neighbor))? {
+                    return Err(format!("{node} -> {neighbor} not Established"));
+                }
             }
-        }
-        Ok(())
-    })
-    .unwrap_or_else(|e| panic!("sessions: {e}"));
+            Ok(())
+        })
+    };
+    all_established(&lab).unwrap_or_else(|e| panic!("sessions: {e}"));
 
     let from_frr = |prefix: &str, peer: &str, next_hop: &str| ExpectedRoute {
         prefix: prefix.parse().expect("prefix"),
@@ -119,4 +123,12 @@ fn harness_routers_peer_with_each_other() {
             expected.prefix, expected.peer
         );
     }
+
+    for node in ["bird", "frr", "gobgp"] {
+        lab.router_mut(node)
+            .restart()
+            .unwrap_or_else(|e| panic!("cannot restart {node}: {e}"));
+    }
+    all_established(&lab).unwrap_or_else(|e| panic!("sessions after restarting: {e}"));
+    println!("ok  every session is back after restarting all three routers");
 }

@@ -29,8 +29,6 @@ pub const SESSION_DEADLINE: Duration = Duration::from_secs(60);
 /// Deadline for routes to appear or leave once sessions are up.
 pub const ROUTE_DEADLINE: Duration = Duration::from_secs(30);
 
-pub const ROUTERS: [RouterKind; 3] = [RouterKind::Bird, RouterKind::Frr, RouterKind::Gobgp];
-
 pub fn topology(kind: RouterKind) -> &'static str {
     match kind {
         RouterKind::Bird => "interop-bird",

@@ -70,6 +70,11 @@ fn vipd_drops_a_silent_router_when_the_hold_timer_expires(kind: RouterKind) {
             silenced.elapsed().as_secs_f64()
         );
     }
+    assert!(
+        !lab.vipd(Role::Ebgp.node())
+            .log_contains("hold timer expired"),
+        "{kind}: vipd-ebgp's hold timer must not expire: its link was not silenced"
+    );
     for session in &ebgp.sessions {
         assert!(
             lab.router(ROUTER)

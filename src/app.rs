@@ -47,15 +47,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
 
     let mut inbound = HashMap::new();
     let mut tasks = Vec::new();
+    let mut peer_status = Vec::new();
     for p in config.peers.iter().filter(|p| p.enabled) {
-        let (tx, task) = peer::spawn(
+        let handle = peer::spawn(
             p.clone(),
             &config.speaker,
             originator.subscribe(),
             stop_rx.clone(),
         );
-        inbound.insert(p.address, tx);
-        tasks.push(task);
+        inbound.insert(p.address, handle.inbound);
+        peer_status.push(handle.status);
+        tasks.push(handle.task);
     }
     if let Some(listener) = listener {
         if let Ok(addr) = listener.local_addr() {

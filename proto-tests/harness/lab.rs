@@ -134,11 +134,6 @@ impl Lab {
                 .unwrap_or_else(|e| panic!("{e}"));
         }
     }
-
-    /// Registers a directory to remove at teardown (FRR's per-pathspace run dir).
-    pub(crate) fn inner(&self) -> &Arc<LabInner> {
-        &self.inner
-    }
 }
 
 impl Drop for Lab {

@@ -22,7 +22,7 @@ pub use expect::{ExpectedRoute, check_absent};
 pub use frr::Frr;
 pub use gobgp::Gobgp;
 pub use lab::{Lab, Netns};
-pub use router::{Origin, RouteEntry, Router, RouterKind, show_routes};
+pub use router::{Origin, Router, RouterKind};
 pub use vipd::{Vipd, check as vipd_check, field, parse_debug_duration};
 
 /// How often [`wait_until`] re-runs its check.

@@ -109,14 +109,6 @@ pub trait Router {
     fn describe_session(&self, neighbor: IpAddr) -> Result<String, String>;
     /// Everything the router's daemons logged so far.
     fn log(&self) -> String;
-
-    /// The paths for `prefix` learned from `peer`.
-    fn route_from(&self, prefix: IpNet, peer: IpAddr) -> Result<Option<RouteEntry>, String> {
-        Ok(self
-            .routes()?
-            .into_iter()
-            .find(|r| r.prefix == prefix && r.peer == peer))
-    }
 }
 
 /// Splits `a:b` / `(a,b)` / `(a, b, c)` style community text into numbers.

@@ -35,14 +35,6 @@ impl Vipd {
         }
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn config(&self) -> &Path {
-        &self.config
-    }
-
     /// `vipd run --config FILE --log-level debug`, stderr to this node's log.
     pub fn start(&mut self) -> Result<(), String> {
         let config = self
@@ -56,10 +48,6 @@ impl Vipd {
         )?;
         self.pid = Some(pid);
         Ok(())
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.pid.is_some_and(|pid| self.ns.lab().is_running(pid))
     }
 
     /// SIGTERM by pid; returns the exit status and how long the exit took.

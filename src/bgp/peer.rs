@@ -20,7 +20,9 @@ use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::adj_rib_out::{AdjRibOut, PeerRouting};
-use super::session::{ConnId, Input, Negotiated, Output, Session, SessionConfig};
+use super::session::{
+    ConnId, Input, MessageCounts, Negotiated, Output, Session, SessionConfig, State,
+};
 use crate::config::{PeerConfig, Speaker};
 use crate::vip::DesiredSet;
 
@@ -51,6 +53,33 @@ struct ConnIo {
     writer_task: JoinHandle<()>,
 }
 
+/// What one peer looks like from outside, kept current by its task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatus {
+    pub name: String,
+    pub address: IpAddr,
+    pub remote_asn: u32,
+    pub local_asn: u32,
+    pub state: State,
+    /// When `state` last changed.
+    pub since: std::time::SystemTime,
+    /// Why the last session or connection attempt ended.
+    pub last_error: Option<String>,
+    pub prefixes_announced: usize,
+    /// Prefixes announced to us in this session (counted, never stored).
+    pub prefixes_received: u64,
+    pub messages_sent: MessageCounts,
+    pub messages_received: MessageCounts,
+}
+
+/// A running peer task.
+pub struct PeerHandle {
+    /// Where the listener hands this peer's inbound connections.
+    pub inbound: InboundSender,
+    pub task: JoinHandle<()>,
+    pub status: watch::Receiver<PeerStatus>,
+}
+
 /// Counters of what one session received.
 #[derive(Debug, Default, Clone, Copy)]
 struct Received {
@@ -73,19 +102,19 @@ pub struct PeerTask {
     closing: Vec<JoinHandle<()>>,
     /// What this session received: counted, never stored (vipd imports nothing).
     received: Received,
+    status: watch::Sender<PeerStatus>,
     events_tx: mpsc::UnboundedSender<Event>,
     events_rx: mpsc::UnboundedReceiver<Event>,
 }
 
-/// Spawn the task for one peer; returns the sender for accepted connections
-/// from this peer and the task's handle. Setting `shutdown` to `Some(reason)`
+/// Spawn the task for one peer. Setting `shutdown` to `Some(reason)`
 /// withdraws everything, sends Cease/Administrative Shutdown and ends the task.
 pub fn spawn(
     cfg: PeerConfig,
     speaker: &Speaker,
     desired: watch::Receiver<DesiredSet>,
     shutdown: watch::Receiver<Option<String>>,
-) -> (InboundSender, JoinHandle<()>) {
+) -> PeerHandle {
     let session = Session::new(SessionConfig {
         local_asn: cfg.local_asn,
         remote_asn: cfg.remote_asn,
@@ -100,6 +129,19 @@ pub fn spawn(
     let (inbound_tx, inbound_rx) = mpsc::channel(4);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let span = info_span!("peer", peer = %cfg.address);
+    let (status, status_rx) = watch::channel(PeerStatus {
+        name: cfg.name.clone(),
+        address: cfg.address,
+        remote_asn: cfg.remote_asn,
+        local_asn: cfg.local_asn,
+        state: State::Idle,
+        since: std::time::SystemTime::now(),
+        last_error: None,
+        prefixes_announced: 0,
+        prefixes_received: 0,
+        messages_sent: MessageCounts::default(),
+        messages_received: MessageCounts::default(),
+    });
     let task = PeerTask {
         cfg,
         session,
@@ -110,11 +152,16 @@ pub fn spawn(
         connect_attempt: None,
         closing: Vec::new(),
         received: Received::default(),
+        status,
         events_tx,
         events_rx,
     };
-    let handle = tokio::spawn(task.run(inbound_rx, shutdown).instrument(span));
-    (inbound_tx, handle)
+    let task = tokio::spawn(task.run(inbound_rx, shutdown).instrument(span));
+    PeerHandle {
+        inbound: inbound_tx,
+        task,
+        status: status_rx,
+    }
 }
 
 impl PeerTask {
@@ -324,6 +371,8 @@ impl PeerTask {
                 }
                 Output::ConnectFailed { error, retry_in } => {
                     warn!(%error, retry_in = ?retry_in, "connect failed");
+                    self.status
+                        .send_modify(|s| s.last_error = Some(format!("connect failed: {error}")));
                 }
                 Output::StateChanged { from, to } => {
                     debug!(%from, %to, "state changed");
@@ -334,6 +383,8 @@ impl PeerTask {
                     reason,
                     was_established,
                 } => {
+                    self.status
+                        .send_modify(|s| s.last_error = Some(reason.to_string()));
                     if was_established {
                         self.rib = None;
                         let r = std::mem::take(&mut self.received);
@@ -386,6 +437,27 @@ impl PeerTask {
         }
         // Reap writers that finished closing.
         self.closing.retain(|w| !w.is_finished());
+        self.publish();
+    }
+
+    /// Bring the published status up to date (only notifies on change).
+    fn publish(&self) {
+        let state = self.session.state();
+        let (sent, received) = self.session.message_counts();
+        let announced = self.rib.as_ref().map_or(0, AdjRibOut::advertised_count);
+        let prefixes_received = self.received.announced;
+        self.status.send_if_modified(|s| {
+            let before = s.clone();
+            if s.state != state {
+                s.state = state;
+                s.since = std::time::SystemTime::now();
+            }
+            s.prefixes_announced = announced;
+            s.prefixes_received = prefixes_received;
+            s.messages_sent = sent;
+            s.messages_received = received;
+            *s != before
+        });
     }
 
     fn on_established(&mut self, n: Negotiated) {

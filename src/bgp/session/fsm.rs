@@ -250,6 +250,33 @@ struct Conn {
     hold: Option<Duration>,
 }
 
+/// Messages by type (RFC 4271 4.1 type codes 1..=5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageCounts {
+    pub open: u64,
+    pub update: u64,
+    pub notification: u64,
+    pub keepalive: u64,
+    pub route_refresh: u64,
+}
+
+impl MessageCounts {
+    fn count(&mut self, msg_type: u8) {
+        match msg_type {
+            1 => self.open += 1,
+            2 => self.update += 1,
+            3 => self.notification += 1,
+            4 => self.keepalive += 1,
+            5 => self.route_refresh += 1,
+            _ => {}
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.open + self.update + self.notification + self.keepalive + self.route_refresh
+    }
+}
+
 /// One configured peer's BGP session.
 #[derive(Debug)]
 pub struct Session {
@@ -263,6 +290,8 @@ pub struct Session {
     failures: u32,
     rng: SmallRng,
     reported: State,
+    sent: MessageCounts,
+    received: MessageCounts,
 }
 
 impl Session {
@@ -277,6 +306,8 @@ impl Session {
             failures: 0,
             rng,
             reported: State::Idle,
+            sent: MessageCounts::default(),
+            received: MessageCounts::default(),
         }
     }
 
@@ -286,6 +317,11 @@ impl Session {
 
     pub fn state(&self) -> State {
         self.reported
+    }
+
+    /// Messages sent and received, by type, since the session was created.
+    pub fn message_counts(&self) -> (MessageCounts, MessageCounts) {
+        (self.sent, self.received)
     }
 
     /// What was negotiated, while the session is Established.
@@ -328,6 +364,7 @@ impl Session {
             Input::SendUpdates(messages) => self.send_updates(now, messages, &mut out),
         }
         self.report_state(&mut out);
+        self.count_sent(&out);
         out
     }
 
@@ -360,7 +397,18 @@ impl Session {
             }
         }
         self.report_state(&mut out);
+        self.count_sent(&out);
         out
+    }
+
+    fn count_sent(&mut self, out: &[Output]) {
+        for o in out {
+            if let Output::Send { bytes, .. } = o {
+                if let Some(t) = bytes.get(18) {
+                    self.sent.count(*t);
+                }
+            }
+        }
     }
 
     fn manual_start(&mut self, now: Instant, out: &mut Vec<Output>) {
@@ -471,7 +519,10 @@ impl Session {
         {
             self.remove_conn(old, DownReason::TcpClosed(Some("replaced".into())), out);
         }
-        self.timers.stop(Timer::ConnectRetry);
+        if !self.connecting {
+            // The timer still bounds an outgoing attempt that is in flight.
+            self.timers.stop(Timer::ConnectRetry);
+        }
         let mut timers = Timers::default();
         timers.set(Timer::Hold, now + OPEN_HOLD_TIME);
         self.conns.push(Conn {
@@ -555,7 +606,12 @@ impl Session {
                 .map(Negotiated::decode_options)
                 .unwrap_or_default();
             match wire::decode_message(&frame, opts) {
-                Ok(msg) => self.on_message(now, id, msg, out),
+                Ok(msg) => {
+                    if let Some(t) = frame.get(18) {
+                        self.received.count(*t);
+                    }
+                    self.on_message(now, id, msg, out)
+                }
                 Err(e) => {
                     let n = Notification::from(&e);
                     self.drop_conn(

@@ -13,7 +13,8 @@ mod fsm;
 pub(crate) mod timers;
 
 pub use fsm::{
-    ConnId, Direction, DownReason, Input, Negotiated, Output, Session, SessionConfig, State,
+    ConnId, Direction, DownReason, Input, MessageCounts, Negotiated, Output, Session,
+    SessionConfig, State,
 };
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ impl Open {
     }
 
     /// The validated hold time (decode already refuses 1 and 2).
-    pub fn hold_time(&self) -> Option<HoldTime> {
+    pub fn validated_hold_time(&self) -> Option<HoldTime> {
         HoldTime::new(self.hold_time)
     }
 
