@@ -11,7 +11,8 @@ use rand::{Rng, SeedableRng};
 use super::timers::{Timer, Timers};
 use crate::bgp::wire::{
     self, AS_TRANS, Afi, Capability, CeaseSubcode, DecodeOptions, ExtendedNextHopEntry, FsmSubcode,
-    GracefulRestart, Message, Notification, Open, OpenSubcode, RouteRefresh, Safi, Update,
+    GrFamily, GracefulRestart, Message, Notification, Open, OpenSubcode, RouteRefresh, Safi,
+    Update,
 };
 
 /// RFC 4271 section 8.2.2: "a large value" for the HoldTimer while waiting for
@@ -292,6 +293,8 @@ pub struct Session {
     reported: State,
     sent: MessageCounts,
     received: MessageCounts,
+    /// Some session reached Established since this process started.
+    ever_established: bool,
 }
 
 impl Session {
@@ -308,6 +311,7 @@ impl Session {
             reported: State::Idle,
             sent: MessageCounts::default(),
             received: MessageCounts::default(),
+            ever_established: false,
         }
     }
 
@@ -562,11 +566,19 @@ impl Session {
             }]),
         ];
         if let Some(time) = self.cfg.graceful_restart_time {
+            // RFC 4724 3: the R bit says we restarted (true of the first
+            // session after vipd starts); the F bit says forwarding survived
+            // it, which is true: the service kept serving while vipd restarted.
+            let family = |afi| GrFamily {
+                afi,
+                safi: Safi::Unicast,
+                forwarding_state: true,
+            };
             capabilities.push(Capability::GracefulRestart(GracefulRestart {
-                restart_state: false,
+                restart_state: !self.ever_established,
                 notification: false,
                 restart_time: time.min(4095),
-                families: Vec::new(),
+                families: vec![family(Afi::Ipv4), family(Afi::Ipv6)],
             }));
         }
         Open {
@@ -789,6 +801,7 @@ impl Session {
     fn on_established(&mut self, id: ConnId, out: &mut Vec<Output>) {
         let Some(i) = self.find(id) else { return };
         self.conns[i].state = ConnState::Established;
+        self.ever_established = true;
         self.failures = 0;
         self.timers.stop(Timer::ConnectRetry);
         if self.connecting {

@@ -167,11 +167,19 @@ fn our_open_carries_asn_hold_time_identifier_and_capabilities() {
     assert!(mp.contains(&(Afi::Ipv4, Safi::Unicast)));
     assert!(mp.contains(&(Afi::Ipv6, Safi::Unicast)));
     assert!(open.capabilities.contains(&Capability::RouteRefresh));
-    assert!(
-        open.capabilities
-            .iter()
-            .any(|c| matches!(c, Capability::GracefulRestart(gr) if gr.restart_time == 120))
-    );
+    let Some(Capability::GracefulRestart(gr)) = open
+        .capabilities
+        .iter()
+        .find(|c| matches!(c, Capability::GracefulRestart(_)))
+    else {
+        panic!("no Graceful Restart capability")
+    };
+    assert_eq!(gr.restart_time, 120);
+    // RFC 4724: the first session after a start says "restarted", and both
+    // families kept their forwarding state.
+    assert!(gr.restart_state);
+    assert_eq!(gr.families.len(), 2);
+    assert!(gr.families.iter().all(|f| f.forwarding_state));
 }
 
 #[test]
