@@ -11,16 +11,18 @@
 //!    and all eight matrix cells on the router.
 //! 2. SIGTERM vipd-ebgp by pid; it exits with status 0 within a generous 3 s
 //!    (the requirement is 1 s; the measured time is printed).
-//! 3. The router no longer has vipd-ebgp's four cells, and still has
+//! 3. On the wire (tcpdump in vipd-ebgp's namespace), each session carried
+//!    UPDATEs withdrawing both VIPs before the NOTIFICATION Cease.
+//! 4. The router no longer has vipd-ebgp's four cells, and still has
 //!    vipd-ibgp's four (the withdrawal is targeted, not a router reset).
-//! 4. The router recorded a Cease/Administrative Shutdown on both sessions
+//! 5. The router recorded a Cease/Administrative Shutdown on both sessions
 //!    (BIRD and FRR in the session state, GoBGP in its log).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::clab::Deployment;
-use crate::harness::{Router, RouterKind, wait_until};
+use crate::harness::{Capture, Router, RouterKind, decoded_from, wait_until};
 use crate::interop::{
     Cell, ROUTE_DEADLINE, ROUTER, Role, VipdNode, topology, wait_cells, wait_cells_gone,
     wait_sessions,
@@ -55,6 +57,8 @@ fn sigterm_withdraws_and_exits_zero(kind: RouterKind) {
     wait_cells(&lab, &[leaving.clone(), staying.clone()].concat())
         .unwrap_or_else(|e| panic!("{kind} before SIGTERM: {e}"));
 
+    let capture = Capture::start(lab.ns(Role::Ebgp.node()), "eth1", "vipd-ebgp")
+        .unwrap_or_else(|e| panic!("{e}"));
     let (status, took) = lab
         .vipd_mut(Role::Ebgp.node())
         .terminate()
@@ -70,6 +74,11 @@ fn sigterm_withdraws_and_exits_zero(kind: RouterKind) {
         "{kind}: vipd took {took:?} to exit after SIGTERM (bound {EXIT_DEADLINE:?})"
     );
 
+    let wire = capture.finish().unwrap_or_else(|e| panic!("{e}"));
+    for session in &ebgp.sessions {
+        withdrawn_before_cease(&wire, session.vipd_address, &ebgp)
+            .unwrap_or_else(|e| panic!("{kind}: on the wire from {}: {e}", session.vipd_address));
+    }
     wait_cells_gone(&lab, &leaving)
         .unwrap_or_else(|e| panic!("{kind}: vipd-ebgp's routes did not leave: {e}"));
     wait_cells(&lab, &staying)
@@ -80,6 +89,53 @@ fn sigterm_withdraws_and_exits_zero(kind: RouterKind) {
             router_recorded_administrative_shutdown(lab.router(ROUTER), neighbor)
         })
         .unwrap_or_else(|e| panic!("{kind} on {neighbor}: {e}"));
+    }
+}
+
+/// What vipd sent on one session, as tcpdump decodes it: an UPDATE
+/// withdrawing every VIP (Withdrawn Routes or MP_UNREACH_NLRI), then the
+/// NOTIFICATION Cease/Administrative Shutdown.
+fn withdrawn_before_cease(wire: &str, from: IpAddr, node: &VipdNode) -> Result<(), String> {
+    let sent = decoded_from(wire, from);
+    let shown = || sent.join("\n");
+    let cease = sent
+        .iter()
+        .position(|l| {
+            l.starts_with("Notification Message") && l.contains("subcode Administrative Shutdown")
+        })
+        .ok_or_else(|| {
+            format!(
+                "no NOTIFICATION Cease/Administrative Shutdown:\n{}",
+                shown()
+            )
+        })?;
+    let mut withdrawn = Vec::new();
+    let mut in_withdrawal = false;
+    for line in &sent[..cease] {
+        if line.starts_with("Update Message") {
+            in_withdrawal = false;
+        } else if line.starts_with("Withdrawn routes")
+            || line.starts_with("Multi-Protocol Unreach NLRI")
+        {
+            in_withdrawal = true;
+        } else if in_withdrawal {
+            withdrawn.push(line.as_str());
+        }
+    }
+    let missing: Vec<String> = node
+        .vips
+        .iter()
+        .map(|v| v.prefix.to_string())
+        .filter(|p| !withdrawn.contains(&p.as_str()))
+        .collect();
+    if missing.is_empty() {
+        println!("wire from {from}: every VIP withdrawn, then Cease/Administrative Shutdown");
+        Ok(())
+    } else {
+        Err(format!(
+            "not withdrawn before the Cease: {missing:?}\n{}",
+            shown()
+        ))
     }
 }
 

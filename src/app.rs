@@ -1,19 +1,35 @@
 //! Wires vipd together: the only place that knows every task and channel.
 //!
-//! VIP config -> [`Originator`] (desired set) -> one task per BGP peer, plus
-//! the listening socket that hands accepted connections to their peer.
+//! ```text
+//!  [check.*] --CheckEvent--> VIP task --announce/withdraw--> Originator
+//!                               ^                               | watch (desired set)
+//!            control: drain ----+                  +------------+------------+
+//!                                                  v            v            v
+//!                                              peer task    peer task   (OSPF)
+//!                                                  ^
+//!                             listener --accepted--+
+//! ```
+//!
+//! The daemon loop itself only serves control requests (status, drain,
+//! reload) and waits for shutdown; everything else runs in its own task.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use ipnet::IpNet;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::bgp::peer;
-use crate::config::{CheckPolicy, Config, OnFail, VipConfig};
+use crate::bgp::peer::{self, InboundMap, PeerStatus, PeerStop};
+use crate::bgp::wire::CeaseSubcode;
+use crate::config::{self, CheckPolicy, Config, ConfigErrors, OnFail, PeerConfig, VipConfig};
 use crate::health;
-use crate::vip::state::{CheckSpec, Policy, VipMachine, VipSpec};
+use crate::vip::state::{CheckSpec, Policy, VipInput, VipMachine, VipSpec, VipStatus};
 use crate::vip::task::{self as vip_task, VipCommand};
 use crate::vip::{Originator, VipRoute};
 
@@ -26,104 +42,429 @@ const SHUTDOWN_BUDGET: Duration = Duration::from_millis(800);
 pub enum RunError {
     #[error("cannot listen on {addr}: {source}")]
     Listen {
-        addr: std::net::SocketAddr,
+        addr: SocketAddr,
         source: std::io::Error,
     },
 }
 
+/// Requests from the control socket and from signals.
+#[derive(Debug)]
+pub enum ControlRequest {
+    Status(oneshot::Sender<StatusReport>),
+    /// Drain (or undrain) the listed VIPs, or every VIP when the list is empty.
+    Drain {
+        prefixes: Vec<IpNet>,
+        drain: bool,
+        reply: oneshot::Sender<Result<Vec<IpNet>, String>>,
+    },
+    /// Re-read the config file and apply the difference.
+    Reload(oneshot::Sender<Result<ReloadReport, ConfigErrors>>),
+}
+
+/// Everything `vipd status` shows.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    pub peers: Vec<PeerStatus>,
+    pub vips: Vec<VipStatus>,
+    pub checks: health::StatusMap,
+}
+
+/// What a reload changed, one line per change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    pub changes: Vec<String>,
+}
+
+/// How `run_with` is driven from outside.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    /// Where the config came from: reload reads it again.
+    pub config_path: Option<PathBuf>,
+    /// Control requests (the control socket and SIGHUP send here).
+    pub control: Option<mpsc::Receiver<ControlRequest>>,
+}
+
 /// Run vipd with `config` until `shutdown` resolves with a reason; then
-/// withdraw every VIP, close every session with Cease/Administrative
-/// Shutdown, and return.
+/// withdraw every VIP (draining first when `shutdown_drain` is set), close
+/// every session with Cease/Administrative Shutdown, and return.
 pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Result<(), RunError> {
-    let originator = Originator::new();
-    let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
+    run_with(config, RunOptions::default(), shutdown).await
+}
 
-    let listener = match config.speaker.listen {
-        Some(addr) => {
-            Some(peer::bind_listener(addr).map_err(|source| RunError::Listen { addr, source })?)
+/// [`run`] with a config path (for reload) and a control channel.
+pub async fn run_with(
+    config: Config,
+    options: RunOptions,
+    shutdown: impl Future<Output = String>,
+) -> Result<(), RunError> {
+    let mut daemon = Daemon::start(config, options.config_path)?;
+    let mut control = options.control;
+    tokio::pin!(shutdown);
+    let reason = loop {
+        tokio::select! {
+            reason = &mut shutdown => break reason,
+            Some(request) = recv(&mut control) => daemon.serve(request).await,
         }
-        None => None,
     };
+    daemon.stop(reason).await;
+    Ok(())
+}
 
-    let mut inbound = HashMap::new();
-    let mut tasks = Vec::new();
-    let mut peer_status = Vec::new();
-    for p in config.peers.iter().filter(|p| p.enabled) {
+async fn recv(control: &mut Option<mpsc::Receiver<ControlRequest>>) -> Option<ControlRequest> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct RunningPeer {
+    config: PeerConfig,
+    stop: watch::Sender<Option<PeerStop>>,
+    status: watch::Receiver<PeerStatus>,
+    task: JoinHandle<()>,
+}
+
+struct Daemon {
+    config: Config,
+    config_path: Option<PathBuf>,
+    originator: Originator,
+    /// Tells the listener and the health checks to stop.
+    stop_tx: watch::Sender<Option<String>>,
+    peers: BTreeMap<(IpAddr, u16), RunningPeer>,
+    inbound: InboundMap,
+    listener: Option<JoinHandle<()>>,
+    vip_tx: mpsc::UnboundedSender<VipCommand>,
+    vip_task: JoinHandle<()>,
+    checks: watch::Receiver<health::StatusMap>,
+}
+
+impl Daemon {
+    fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, RunError> {
+        let originator = Originator::new();
+        let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
+        let inbound: InboundMap = Arc::new(RwLock::new(HashMap::new()));
+
+        let listener = match config.speaker.listen {
+            Some(addr) => {
+                let l = peer::bind_listener(addr)
+                    .map_err(|source| RunError::Listen { addr, source })?;
+                info!(%addr, "listening for BGP connections");
+                Some(tokio::spawn(peer::listen(
+                    l,
+                    inbound.clone(),
+                    stop_rx.clone(),
+                )))
+            }
+            None => None,
+        };
+
+        let machine = VipMachine::new(
+            std::time::Instant::now(),
+            config.vips.iter().map(vip_spec).collect(),
+            check_specs(&config),
+            config.speaker.startup_delay,
+        );
+        let (check_events, checks) = health::spawn_with_status(&config.checks, stop_rx);
+        let (vip_tx, vip_rx) = mpsc::unbounded_channel();
+        let vip_task = tokio::spawn(vip_task::run(
+            machine,
+            originator.clone(),
+            check_events,
+            vip_rx,
+        ));
+
+        let mut daemon = Daemon {
+            config,
+            config_path,
+            originator,
+            stop_tx,
+            peers: BTreeMap::new(),
+            inbound,
+            listener,
+            vip_tx,
+            vip_task,
+            checks,
+        };
+        for p in daemon.config.peers.clone() {
+            daemon.start_peer(p);
+        }
+        info!(
+            peers = daemon.config.peers.len(),
+            vips = daemon.config.vips.len(),
+            checks = daemon.config.checks.len(),
+            "vipd running"
+        );
+        Ok(daemon)
+    }
+
+    fn start_peer(&mut self, p: PeerConfig) {
+        if !p.enabled {
+            return;
+        }
+        let (stop, stop_rx) = watch::channel(None);
         let handle = peer::spawn(
             p.clone(),
-            &config.speaker,
-            originator.subscribe(),
-            stop_rx.clone(),
+            &self.config.speaker,
+            self.originator.subscribe(),
+            stop_rx,
         );
-        inbound.insert(p.address, handle.inbound);
-        peer_status.push(handle.status);
-        tasks.push(handle.task);
-    }
-    if let Some(listener) = listener {
-        if let Ok(addr) = listener.local_addr() {
-            info!(%addr, "listening for BGP connections");
+        if let Ok(mut map) = self.inbound.write() {
+            map.insert(p.address, handle.inbound);
         }
-        tasks.push(tokio::spawn(peer::listen(
-            listener,
-            inbound,
-            stop_rx.clone(),
-        )));
+        self.peers.insert(
+            (p.address, p.port),
+            RunningPeer {
+                config: p,
+                stop,
+                status: handle.status,
+                task: handle.task,
+            },
+        );
     }
 
-    let machine = VipMachine::new(
-        std::time::Instant::now(),
-        config.vips.iter().map(vip_spec).collect(),
-        config
+    /// Stop one peer with the given Cease subcode; returns its task.
+    fn stop_peer(
+        &mut self,
+        key: (IpAddr, u16),
+        reason: &str,
+        cease: CeaseSubcode,
+    ) -> Option<JoinHandle<()>> {
+        let running = self.peers.remove(&key)?;
+        if let Ok(mut map) = self.inbound.write() {
+            map.remove(&key.0);
+        }
+        let _ = running.stop.send(Some(PeerStop {
+            reason: reason.to_string(),
+            cease,
+        }));
+        Some(running.task)
+    }
+
+    async fn serve(&mut self, request: ControlRequest) {
+        match request {
+            ControlRequest::Status(reply) => {
+                let _ = reply.send(self.status().await);
+            }
+            ControlRequest::Drain {
+                prefixes,
+                drain,
+                reply,
+            } => {
+                let _ = reply.send(self.drain(prefixes, drain));
+            }
+            ControlRequest::Reload(reply) => {
+                let result = self.reload().await;
+                match &result {
+                    Ok(report) => info!(changes = report.changes.len(), "config reloaded"),
+                    Err(errors) => warn!(%errors, "reload refused: the running config stays"),
+                }
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    async fn status(&self) -> StatusReport {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.vip_tx.send(VipCommand::Status(tx));
+        StatusReport {
+            peers: self
+                .peers
+                .values()
+                .map(|p| p.status.borrow().clone())
+                .collect(),
+            vips: rx.await.unwrap_or_default(),
+            checks: self.checks.borrow().clone(),
+        }
+    }
+
+    fn drain(&self, prefixes: Vec<IpNet>, drain: bool) -> Result<Vec<IpNet>, String> {
+        let known: Vec<IpNet> = self.config.vips.iter().map(|v| v.prefix).collect();
+        let unknown: Vec<String> = prefixes
+            .iter()
+            .filter(|p| !known.contains(p))
+            .map(|p| p.to_string())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!("not a configured VIP: {}", unknown.join(", ")));
+        }
+        let targets = if prefixes.is_empty() { known } else { prefixes };
+        for p in &targets {
+            let input = VipInput::AdminDrain {
+                prefix: Some(*p),
+                drain,
+            };
+            let _ = self.vip_tx.send(VipCommand::Input(input));
+        }
+        Ok(targets)
+    }
+
+    /// Live reload: validate the new file, then apply only the difference.
+    async fn reload(&mut self) -> Result<ReloadReport, ConfigErrors> {
+        let Some(path) = self.config_path.clone() else {
+            return Err(ConfigErrors(vec![config::ConfigError {
+                file: "-".into(),
+                location: None,
+                key: None,
+                message: "vipd was started without a config file to reload".into(),
+            }]));
+        };
+        let new = config::load(&path)?;
+        let mut report = ReloadReport::default();
+
+        if new.checks != self.config.checks {
+            // Health checks are restarted as a whole; VIPs whose checks did
+            // not change keep their state in the VIP machine until the
+            // restarted checks report again.
+            report
+                .changes
+                .push("health checks changed: restarted".into());
+        }
+        if new.speaker.listen != self.config.speaker.listen {
+            report.changes.push(format!(
+                "listen changed ({:?} -> {:?}): takes effect at the next restart",
+                self.config.speaker.listen, new.speaker.listen
+            ));
+        }
+
+        // Peers: key by (address, port). Unchanged peers keep their session.
+        let session_wide_changed = new.speaker.router_id != self.config.speaker.router_id
+            || new.speaker.graceful_restart_time != self.config.speaker.graceful_restart_time;
+        let wanted: BTreeMap<(IpAddr, u16), PeerConfig> = new
+            .peers
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| ((p.address, p.port), p.clone()))
+            .collect();
+        let mut stopping = Vec::new();
+        let keys: Vec<(IpAddr, u16)> = self.peers.keys().copied().collect();
+        for key in keys {
+            match wanted.get(&key) {
+                None => {
+                    report.changes.push(format!("peer {} removed", key.0));
+                    stopping.extend(self.stop_peer(
+                        key,
+                        "peer removed from config",
+                        CeaseSubcode::PeerDeConfigured,
+                    ));
+                }
+                Some(p)
+                    if session_wide_changed
+                        || self.peers.get(&key).is_some_and(|r| r.config != *p) =>
+                {
+                    report
+                        .changes
+                        .push(format!("peer {} changed: session restarted", key.0));
+                    stopping.extend(self.stop_peer(
+                        key,
+                        "peer settings changed",
+                        CeaseSubcode::OtherConfigurationChange,
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        // Let the old sessions say goodbye before new ones to the same
+        // address begin.
+        let _ = tokio::time::timeout(SHUTDOWN_BUDGET, async {
+            for t in stopping {
+                let _ = t.await;
+            }
+        })
+        .await;
+        self.config.speaker = new.speaker.clone();
+        for (key, p) in &wanted {
+            if !self.peers.contains_key(key) {
+                if !self
+                    .config
+                    .peers
+                    .iter()
+                    .any(|old| (old.address, old.port) == *key)
+                {
+                    report.changes.push(format!("peer {} added", key.0));
+                }
+                self.start_peer(p.clone());
+            }
+        }
+
+        // VIPs: the machine keeps the state of those that stay.
+        let old_vips: BTreeMap<IpNet, &VipConfig> =
+            self.config.vips.iter().map(|v| (v.prefix, v)).collect();
+        for v in &new.vips {
+            match old_vips.get(&v.prefix) {
+                None => report.changes.push(format!("VIP {} added", v.prefix)),
+                Some(old) if *old != v => report.changes.push(format!("VIP {} changed", v.prefix)),
+                Some(_) => {}
+            }
+        }
+        for p in old_vips.keys() {
+            if !new.vips.iter().any(|v| v.prefix == *p) {
+                report.changes.push(format!("VIP {p} removed"));
+            }
+        }
+        let restarted: Vec<String> = new
             .checks
             .iter()
-            .map(|(name, c)| {
-                let spec = CheckSpec {
-                    drain_on_fail: c.on_fail == OnFail::Drain,
-                };
-                (name.clone(), spec)
-            })
-            .collect(),
-        config.speaker.startup_delay,
-    );
-    let check_events = health::spawn(&config.checks, stop_rx.clone());
-    let (vip_tx, vip_rx) = tokio::sync::mpsc::unbounded_channel();
-    let vips = tokio::spawn(vip_task::run(
-        machine,
-        originator.clone(),
-        check_events,
-        vip_rx,
-    ));
-    info!(
-        peers = config.peers.len(),
-        vips = config.vips.len(),
-        "vipd running"
-    );
-
-    let reason = shutdown.await;
-    let drain = config.speaker.shutdown_drain;
-    if drain {
-        info!(%reason, "shutting down: draining every VIP first");
-    } else {
-        info!(%reason, "shutting down: withdrawing every VIP");
-    }
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let _ = vip_tx.send(VipCommand::Shutdown {
-        drain,
-        done: done_tx,
-    });
-    let _ = done_rx.await;
-    let _ = vips.await;
-    let _ = stop_tx.send(Some(reason));
-    let all = async {
-        for t in tasks {
-            let _ = t.await;
+            .filter(|(name, c)| self.config.checks.get(*name) != Some(c))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let _ = self.vip_tx.send(VipCommand::Reconfigure {
+            vips: new.vips.iter().map(vip_spec).collect(),
+            checks: check_specs(&new),
+            restarted,
+        });
+        self.config.peers = new.peers;
+        self.config.vips = new.vips;
+        self.config.checks = new.checks;
+        for change in &report.changes {
+            info!(%change, "reload");
         }
-    };
-    if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
-        warn!("some sessions did not close in time");
+        Ok(report)
     }
-    info!("stopped");
-    Ok(())
+
+    async fn stop(mut self, reason: String) {
+        let drain = self.config.speaker.shutdown_drain;
+        if drain {
+            info!(%reason, "shutting down: draining every VIP first");
+        } else {
+            info!(%reason, "shutting down: withdrawing every VIP");
+        }
+        let (done_tx, done_rx) = oneshot::channel();
+        let _ = self.vip_tx.send(VipCommand::Shutdown {
+            drain,
+            done: done_tx,
+        });
+        let _ = done_rx.await;
+        let _ = (&mut self.vip_task).await;
+        let _ = self.stop_tx.send(Some(reason.clone()));
+        let keys: Vec<(IpAddr, u16)> = self.peers.keys().copied().collect();
+        let mut tasks: Vec<JoinHandle<()>> = keys
+            .into_iter()
+            .filter_map(|k| self.stop_peer(k, &reason, CeaseSubcode::AdministrativeShutdown))
+            .collect();
+        tasks.extend(self.listener.take());
+        let all = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
+            warn!("some sessions did not close in time");
+        }
+        info!("stopped");
+    }
+}
+
+fn check_specs(config: &Config) -> BTreeMap<String, CheckSpec> {
+    config
+        .checks
+        .iter()
+        .map(|(name, c)| {
+            let spec = CheckSpec {
+                drain_on_fail: c.on_fail == OnFail::Drain,
+            };
+            (name.clone(), spec)
+        })
+        .collect()
 }
 
 fn vip_spec(v: &VipConfig) -> VipSpec {

@@ -6,6 +6,7 @@
 //! [`wait_until`] until it holds or a generous deadline passes.
 
 mod bird;
+mod capture;
 mod expect;
 mod frr;
 mod gobgp;
@@ -18,6 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub use bird::Bird;
+pub use capture::{Capture, decoded_from};
 pub use expect::{ExpectedRoute, check_absent};
 pub use frr::Frr;
 pub use gobgp::Gobgp;

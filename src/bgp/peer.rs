@@ -23,6 +23,7 @@ use super::adj_rib_out::{AdjRibOut, PeerRouting};
 use super::session::{
     ConnId, Input, MessageCounts, Negotiated, Output, Session, SessionConfig, State,
 };
+use super::wire::CeaseSubcode;
 use crate::config::{PeerConfig, Speaker};
 use crate::vip::DesiredSet;
 
@@ -31,6 +32,17 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_millis(500);
 
 /// The way in for connections accepted on the shared listening socket.
 pub type InboundSender = mpsc::Sender<TcpStream>;
+
+/// The listener's routing table: configured peer address -> its task.
+/// Reload changes it while the listener runs.
+pub type InboundMap = std::sync::Arc<std::sync::RwLock<HashMap<IpAddr, InboundSender>>>;
+
+/// Why a peer task is told to stop, and which Cease subcode says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStop {
+    pub reason: String,
+    pub cease: CeaseSubcode,
+}
 
 /// What a peer task reports from its connections.
 enum Event {
@@ -107,13 +119,13 @@ pub struct PeerTask {
     events_rx: mpsc::UnboundedReceiver<Event>,
 }
 
-/// Spawn the task for one peer. Setting `shutdown` to `Some(reason)`
-/// withdraws everything, sends Cease/Administrative Shutdown and ends the task.
+/// Spawn the task for one peer. Setting `stop` to `Some(..)` withdraws
+/// everything, sends the Cease NOTIFICATION and ends the task.
 pub fn spawn(
     cfg: PeerConfig,
     speaker: &Speaker,
     desired: watch::Receiver<DesiredSet>,
-    shutdown: watch::Receiver<Option<String>>,
+    stop: watch::Receiver<Option<PeerStop>>,
 ) -> PeerHandle {
     let session = Session::new(SessionConfig {
         local_asn: cfg.local_asn,
@@ -156,7 +168,7 @@ pub fn spawn(
         events_tx,
         events_rx,
     };
-    let task = tokio::spawn(task.run(inbound_rx, shutdown).instrument(span));
+    let task = tokio::spawn(task.run(inbound_rx, stop).instrument(span));
     PeerHandle {
         inbound: inbound_tx,
         task,
@@ -168,7 +180,7 @@ impl PeerTask {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<TcpStream>,
-        mut shutdown: watch::Receiver<Option<String>>,
+        mut stop: watch::Receiver<Option<PeerStop>>,
     ) {
         if self.cfg.enabled {
             let outs = self
@@ -193,9 +205,12 @@ impl PeerTask {
                         self.send_updates(msgs);
                     }
                 }
-                _ = shutdown.changed() => {
-                    let reason = shutdown.borrow().clone().unwrap_or_else(|| "vipd shutting down".into());
-                    self.stop(reason).await;
+                _ = stop.changed() => {
+                    let why = stop.borrow().clone().unwrap_or(PeerStop {
+                        reason: "vipd shutting down".into(),
+                        cease: CeaseSubcode::AdministrativeShutdown,
+                    });
+                    self.stop(why).await;
                     return;
                 }
             }
@@ -203,14 +218,16 @@ impl PeerTask {
     }
 
     /// Withdraw everything, say goodbye, and wait (bounded) for it to leave.
-    async fn stop(&mut self, reason: String) {
+    async fn stop(&mut self, why: PeerStop) {
         if let Some(rib) = self.rib.as_mut() {
             let msgs = rib.withdraw_all();
             self.send_updates(msgs);
         }
-        let outs = self
-            .session
-            .handle(std::time::Instant::now(), Input::ManualStop { reason });
+        let input = Input::ManualStop {
+            reason: why.reason,
+            cease: why.cease,
+        };
+        let outs = self.session.handle(std::time::Instant::now(), input);
         self.apply(outs);
         let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
         let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {
@@ -624,7 +641,7 @@ fn sibling_address(local: IpAddr, want_v6: bool) -> Option<IpAddr> {
 /// any address that is not a configured peer.
 pub async fn listen(
     listener: TcpListener,
-    peers: HashMap<IpAddr, InboundSender>,
+    peers: InboundMap,
     mut shutdown: watch::Receiver<Option<String>>,
 ) {
     loop {
@@ -632,7 +649,8 @@ pub async fn listen(
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
                     let remote = unmap(remote);
-                    match peers.get(&remote.ip()) {
+                    let tx = peers.read().ok().and_then(|m| m.get(&remote.ip()).cloned());
+                    match tx {
                         Some(tx) => {
                             if tx.try_send(stream).is_err() {
                                 warn!(%remote, "peer task busy; connection dropped");

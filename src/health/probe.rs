@@ -150,6 +150,9 @@ fn http_client(h: &HttpCheck) -> Result<reqwest::Client, String> {
         // Never through an HTTP_PROXY from vipd's environment.
         .no_proxy()
         .danger_accept_invalid_certs(!h.tls_verify)
+        // The system trust store is read only when a certificate will be
+        // verified, so a plain http check never fails over an odd store.
+        .tls_built_in_root_certs(h.url.scheme() == "https" && h.tls_verify)
         .user_agent(concat!("vipd/", env!("CARGO_PKG_VERSION"), " health check"))
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {}", error_detail(&e)))

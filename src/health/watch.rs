@@ -50,7 +50,7 @@ impl Watcher {
             stream: None,
         };
         match &check.kind {
-            CheckKind::Tcp(t) if t.watch && false => connection(t.address.clone()),
+            CheckKind::Tcp(t) if t.watch => connection(t.address.clone()),
             CheckKind::Http(h) if h.watch => match h.endpoint() {
                 Some(endpoint) => connection(endpoint),
                 None => Watcher::Off,

@@ -215,6 +215,82 @@ impl VipMachine {
         self.evaluate(now)
     }
 
+    /// Live reload: keep the state of VIPs and checks that stay, start new
+    /// ones down, withdraw removed VIPs, and re-announce changed attributes
+    /// in place. Checks named in `restarted` begin again from down.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        vips: Vec<VipSpec>,
+        checks: BTreeMap<String, CheckSpec>,
+        restarted: &[String],
+    ) -> Vec<Transition> {
+        let mut out = Vec::new();
+        let mut old: Vec<Vip> = std::mem::take(&mut self.vips);
+        for spec in vips {
+            let prefix = spec.route.prefix;
+            match old.iter().position(|v| v.spec.route.prefix == prefix) {
+                Some(i) => {
+                    let mut v = old.swap_remove(i);
+                    let changed = v.spec.route != spec.route
+                        || v.spec.drain_med != spec.drain_med
+                        || v.spec.drain_prepend != spec.drain_prepend;
+                    v.spec = spec;
+                    if changed && v.phase != Phase::Down {
+                        let route = match v.phase {
+                            Phase::Draining => draining_route(&v.spec),
+                            _ => v.spec.route.clone(),
+                        };
+                        out.push(Transition {
+                            prefix,
+                            from: v.phase,
+                            to: v.phase,
+                            cause: "attributes changed by reload".into(),
+                            route: Some(route),
+                        });
+                    }
+                    self.vips.push(v);
+                }
+                None => self.vips.push(Vip {
+                    spec,
+                    phase: Phase::Down,
+                    since: now,
+                    drain_until: None,
+                    hold_until: None,
+                    admin_drain: false,
+                    cause: "added by reload".into(),
+                }),
+            }
+        }
+        for mut v in old {
+            if v.phase != Phase::Down {
+                out.push(set_phase(
+                    &mut v,
+                    now,
+                    Phase::Down,
+                    "removed by reload".into(),
+                ));
+            }
+        }
+        let mut states = std::mem::take(&mut self.checks);
+        self.checks = checks
+            .into_iter()
+            .map(|(name, spec)| {
+                let state = match states.remove(&name) {
+                    Some(c) if !restarted.contains(&name) => CheckState { spec, ..c },
+                    _ => CheckState {
+                        spec,
+                        up: false,
+                        cause: "not checked yet".into(),
+                    },
+                };
+                (name, state)
+            })
+            .collect();
+        out.extend(self.evaluate(now));
+        out
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Transition> {
         self.evaluate(now)
     }
@@ -679,5 +755,73 @@ mod tests {
         assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Down)]);
         assert!(m.all_down());
         assert!(m.handle_timeout(t0 + 60 * S).is_empty());
+    }
+
+    #[test]
+    fn reload_keeps_state_announces_new_withdraws_removed_and_updates_in_place() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![
+                spec("198.18.0.10/32", &["web"]),
+                spec("198.18.0.11/32", &[]),
+            ],
+            checks(&[("web", false)]),
+            None,
+        );
+        m.start(t0);
+        m.handle(t0, check("web", true, "ok"));
+        let mut changed = spec("198.18.0.10/32", &["web"]);
+        changed.route.communities = vec![Community::new(65000, 200)];
+        let ts = m.reconfigure(
+            t0 + S,
+            vec![changed.clone(), spec("198.18.0.12/32", &[])],
+            checks(&[("web", false)]),
+            &[],
+        );
+        let by_prefix = |p: &str| {
+            let p: IpNet = p.parse().unwrap();
+            ts.iter().find(|t| t.prefix == p).cloned()
+        };
+        // .10 stays up (its check kept its state) with the new community.
+        let t = by_prefix("198.18.0.10/32").unwrap();
+        assert_eq!((t.from, t.to), (Phase::Up, Phase::Up));
+        assert_eq!(t.route, Some(changed.route));
+        // .11 removed: withdrawn. .12 new and without checks: up.
+        assert_eq!(by_prefix("198.18.0.11/32").unwrap().to, Phase::Down);
+        assert_eq!(by_prefix("198.18.0.12/32").unwrap().to, Phase::Up);
+        assert_eq!(ts.len(), 3);
+        // Nothing changed: nothing happens.
+        let same = m.reconfigure(
+            t0 + 2 * S,
+            vec![
+                spec("198.18.0.10/32", &["web"]),
+                spec("198.18.0.12/32", &[]),
+            ],
+            checks(&[("web", false)]),
+            &[],
+        );
+        assert_eq!(same.len(), 1, "only the community reverts: {same:?}");
+    }
+
+    #[test]
+    fn reload_restarting_a_check_takes_its_vips_down_until_it_passes_again() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["web"])],
+            checks(&[("web", false)]),
+            None,
+        );
+        m.handle(t0, check("web", true, "ok"));
+        let ts = m.reconfigure(
+            t0 + S,
+            vec![spec("198.18.0.10/32", &["web"])],
+            checks(&[("web", false)]),
+            &["web".to_string()],
+        );
+        assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Down)]);
+        let ts = m.handle(t0 + 2 * S, check("web", true, "ok"));
+        assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
     }
 }

@@ -10,7 +10,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::Originator;
-use super::state::{Phase, Transition, VipInput, VipMachine, VipStatus};
+use std::collections::BTreeMap;
+
+use super::state::{CheckSpec, Phase, Transition, VipInput, VipMachine, VipSpec, VipStatus};
 use crate::health::CheckEvent;
 
 /// Requests to the VIP task.
@@ -20,6 +22,12 @@ pub enum VipCommand {
     Input(VipInput),
     /// Snapshot of every VIP.
     Status(oneshot::Sender<Vec<VipStatus>>),
+    /// Live reload (see [`VipMachine::reconfigure`]).
+    Reconfigure {
+        vips: Vec<VipSpec>,
+        checks: BTreeMap<String, CheckSpec>,
+        restarted: Vec<String>,
+    },
     /// Stop: drain first if asked; `done` fires when every VIP is down.
     Shutdown {
         drain: bool,
@@ -52,6 +60,9 @@ pub async fn run(
                 }
                 Some(VipCommand::Status(reply)) => {
                     let _ = reply.send(machine.status());
+                }
+                Some(VipCommand::Reconfigure { vips, checks, restarted }) => {
+                    apply(&originator, machine.reconfigure(Instant::now(), vips, checks, &restarted));
                 }
                 Some(VipCommand::Shutdown { drain, done }) => {
                     apply(&originator, machine.handle(Instant::now(), VipInput::Shutdown { drain }));

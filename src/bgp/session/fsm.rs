@@ -121,9 +121,11 @@ impl Negotiated {
 pub enum Input {
     /// Event 1/4: ManualStart (passive when configured so).
     ManualStart,
-    /// Event 2: ManualStop. The reason goes into the RFC 8203 shutdown
-    /// communication of the Cease NOTIFICATION.
-    ManualStop { reason: String },
+    /// Event 2: ManualStop with a Cease subcode (RFC 4486): Administrative
+    /// Shutdown on exit, Peer De-configured or Other Configuration Change on
+    /// reload. For the two administrative subcodes the reason goes into the
+    /// RFC 9003 shutdown communication.
+    ManualStop { reason: String, cease: CeaseSubcode },
     /// Event 16: Tcp_CR_Acked, our outgoing connection is up.
     TcpConnected {
         conn: ConnId,
@@ -347,7 +349,7 @@ impl Session {
         let mut out = Vec::new();
         match input {
             Input::ManualStart => self.manual_start(now, &mut out),
-            Input::ManualStop { reason } => self.manual_stop(reason, &mut out),
+            Input::ManualStop { reason, cease } => self.manual_stop(reason, cease, &mut out),
             Input::TcpConnected {
                 conn,
                 local,
@@ -426,7 +428,7 @@ impl Session {
         }
     }
 
-    fn manual_stop(&mut self, reason: String, out: &mut Vec<Output>) {
+    fn manual_stop(&mut self, reason: String, cease: CeaseSubcode, out: &mut Vec<Output>) {
         self.admin_up = false;
         self.timers = Timers::default();
         if self.connecting {
@@ -435,7 +437,11 @@ impl Session {
         }
         // RFC 4271 8.2.2 Event 2: send NOTIFICATION Cease, release resources.
         for conn in std::mem::take(&mut self.conns) {
-            let n = Notification::cease_admin_shutdown(&reason);
+            let n = match cease {
+                CeaseSubcode::AdministrativeShutdown => Notification::cease_admin_shutdown(&reason),
+                CeaseSubcode::AdministrativeReset => Notification::cease_admin_reset(&reason),
+                other => Notification::cease(other),
+            };
             push_send(
                 out,
                 conn.id,

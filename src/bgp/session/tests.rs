@@ -7,8 +7,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::*;
 use crate::bgp::wire::{
-    self, Afi, Capability, DecodeOptions, ErrorCode, Message, Notification, Open, RouteRefresh,
-    Safi, Update,
+    self, Afi, Capability, CeaseSubcode, DecodeOptions, ErrorCode, Message, Notification, Open,
+    RouteRefresh, Safi, Update,
 };
 
 const LOCAL_ID: Ipv4Addr = Ipv4Addr::new(10, 255, 1, 2);
@@ -618,6 +618,7 @@ fn manual_stop_sends_cease_administrative_shutdown_with_the_reason() {
         t0,
         Input::ManualStop {
             reason: "maintenance".into(),
+            cease: CeaseSubcode::AdministrativeShutdown,
         },
     );
     let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
