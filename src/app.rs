@@ -133,8 +133,11 @@ struct Daemon {
     peers: BTreeMap<(IpAddr, u16), RunningPeer>,
     inbound: InboundMap,
     listener: Option<JoinHandle<()>>,
+    /// A handle on the listening socket, to give it new peers' MD5 keys.
+    listener_keys: Option<(socket2::Socket, SocketAddr)>,
     vip_tx: mpsc::UnboundedSender<VipCommand>,
     vip_task: JoinHandle<()>,
+    health: health::Checks,
     checks: watch::Receiver<health::StatusMap>,
 }
 
@@ -143,11 +146,16 @@ impl Daemon {
         let originator = Originator::new();
         let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
         let inbound: InboundMap = Arc::new(RwLock::new(HashMap::new()));
+        let mut listener_keys = None;
 
         let listener = match config.speaker.listen {
             Some(addr) => {
                 let l = peer::bind_listener(addr)
                     .map_err(|source| RunError::Listen { addr, source })?;
+                let keys = socket2::SockRef::from(&l)
+                    .try_clone()
+                    .map_err(|source| RunError::Listen { addr, source })?;
+                listener_keys = Some((keys, addr));
                 info!(%addr, "listening for BGP connections");
                 Some(tokio::spawn(peer::listen(
                     l,
@@ -164,7 +172,7 @@ impl Daemon {
             check_specs(&config),
             config.speaker.startup_delay,
         );
-        let (check_events, checks) = health::spawn_with_status(&config.checks, stop_rx);
+        let (health, check_events, checks) = health::Checks::start(&config.checks);
         let (vip_tx, vip_rx) = mpsc::unbounded_channel();
         let vip_task = tokio::spawn(vip_task::run(
             machine,
@@ -181,8 +189,10 @@ impl Daemon {
             peers: BTreeMap::new(),
             inbound,
             listener,
+            listener_keys,
             vip_tx,
             vip_task,
+            health,
             checks,
         };
         for p in daemon.config.peers.clone() {
@@ -200,6 +210,11 @@ impl Daemon {
     fn start_peer(&mut self, p: PeerConfig) {
         if !p.enabled {
             return;
+        }
+        if let Some((socket, addr)) = &self.listener_keys {
+            if let Err(e) = set_listener_key(socket, *addr, &p) {
+                warn!(peer = %p.address, error = %e, "cannot set the TCP-MD5 key on the listener");
+            }
         }
         let (stop, stop_rx) = watch::channel(None);
         let handle = peer::spawn(
@@ -311,14 +326,6 @@ impl Daemon {
         let new = config::load(&path)?;
         let mut report = ReloadReport::default();
 
-        if new.checks != self.config.checks {
-            // Health checks are restarted as a whole; VIPs whose checks did
-            // not change keep their state in the VIP machine until the
-            // restarted checks report again.
-            report
-                .changes
-                .push("health checks changed: restarted".into());
-        }
         if new.speaker.listen != self.config.speaker.listen {
             report.changes.push(format!(
                 "listen changed ({:?} -> {:?}): takes effect at the next restart",
@@ -401,12 +408,16 @@ impl Daemon {
                 report.changes.push(format!("VIP {p} removed"));
             }
         }
-        let restarted: Vec<String> = new
-            .checks
-            .iter()
-            .filter(|(name, c)| self.config.checks.get(*name) != Some(c))
-            .map(|(name, _)| name.clone())
-            .collect();
+        // Checks: only the changed and new ones start again (from down).
+        let restarted = self.health.update(&new.checks);
+        for name in &restarted {
+            report.changes.push(format!("check {name} (re)started"));
+        }
+        for name in self.config.checks.keys() {
+            if !new.checks.contains_key(name) {
+                report.changes.push(format!("check {name} removed"));
+            }
+        }
         let _ = self.vip_tx.send(VipCommand::Reconfigure {
             vips: new.vips.iter().map(vip_spec).collect(),
             checks: check_specs(&new),
@@ -435,6 +446,7 @@ impl Daemon {
         });
         let _ = done_rx.await;
         let _ = (&mut self.vip_task).await;
+        self.health.stop_all();
         let _ = self.stop_tx.send(Some(reason.clone()));
         let keys: Vec<(IpAddr, u16)> = self.peers.keys().copied().collect();
         let mut tasks: Vec<JoinHandle<()>> = keys
@@ -452,6 +464,23 @@ impl Daemon {
         }
         info!("stopped");
     }
+}
+
+/// RFC 2385: the listener must know each peer's key, or the kernel drops its
+/// signed SYNs. A dual-stack socket sees IPv4 peers as IPv4-mapped addresses.
+fn set_listener_key(
+    socket: &socket2::Socket,
+    listen: SocketAddr,
+    p: &PeerConfig,
+) -> std::io::Result<()> {
+    let Some(key) = &p.password else {
+        return Ok(());
+    };
+    let peer = match (listen, p.address) {
+        (SocketAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+        (_, ip) => ip,
+    };
+    crate::bgp::sockopt::set_tcp_md5(socket, peer, key.as_bytes())
 }
 
 fn check_specs(config: &Config) -> BTreeMap<String, CheckSpec> {

@@ -11,12 +11,16 @@
 //! - [`bgp::peer`]: the only BGP code that touches tokio: sockets and one timer.
 //! - [`health`]: health checks: probes, the rise/fall tracker, one task per check.
 //! - [`vip`]: the desired route set, published on a watch channel.
+//! - `ospf` (feature `ospf`): originates the VIPs into an OSPFv2/OSPFv3 area.
 //! - [`app`]: wires tasks and channels together.
 //!
 //! Data flows one way: VIP state -> desired route set -> every BGP peer.
 
 pub mod app;
+pub mod bfd;
 pub mod bgp;
 pub mod config;
 pub mod health;
+#[cfg(feature = "ospf")]
+pub mod ospf;
 pub mod vip;

@@ -151,7 +151,8 @@ impl Drop for Lab {
             let _ = fs::remove_dir_all(dir);
         }
         if failed {
-            for log in &state.logs {
+            // Logs of daemons that never started do not exist; skip them.
+            for log in state.logs.iter().filter(|l| l.exists()) {
                 print_log_tail(log);
             }
             eprintln!(

@@ -3,4 +3,5 @@
 pub mod adj_rib_out;
 pub mod peer;
 pub mod session;
+pub mod sockopt;
 pub mod wire;

@@ -23,6 +23,7 @@ use super::adj_rib_out::{AdjRibOut, PeerRouting};
 use super::session::{
     ConnId, Input, MessageCounts, Negotiated, Output, Session, SessionConfig, State,
 };
+use super::sockopt;
 use super::wire::CeaseSubcode;
 use crate::config::{PeerConfig, Speaker};
 use crate::vip::DesiredSet;
@@ -137,6 +138,8 @@ pub fn spawn(
         connect_retry_max: cfg.connect_retry_max,
         graceful_restart_time: speaker.graceful_restart_time,
         jitter_seed: rand::random(),
+        max_prefixes: cfg.max_prefixes,
+        max_prefixes_restart: cfg.max_prefixes_restart,
     });
     let (inbound_tx, inbound_rx) = mpsc::channel(4);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -281,8 +284,9 @@ impl PeerTask {
     }
 
     fn on_accept(&mut self, stream: TcpStream) {
-        if let Err(e) = set_ttl(&stream, self.ttl()) {
-            warn!(error = %e, "cannot set TTL on accepted connection");
+        if let Err(e) = self.secure(&stream, stream.peer_addr().map(|a| unmap(a).is_ipv6())) {
+            warn!(error = %e, "cannot set TTL/GTSM on accepted connection; dropping it");
+            return;
         }
         let Some((conn, local, remote)) = self.adopt(stream) else {
             return;
@@ -524,6 +528,16 @@ impl PeerTask {
         self.apply(outs);
     }
 
+    /// TTL or GTSM on an accepted socket (MD5 is set on the listener).
+    fn secure(&self, stream: &TcpStream, ipv6: io::Result<bool>) -> io::Result<()> {
+        let ipv6 = ipv6?;
+        if self.cfg.ttl_security {
+            sockopt::set_gtsm(stream, ipv6, self.cfg.multihop.unwrap_or(1))
+        } else {
+            set_ttl(stream, self.ttl())
+        }
+    }
+
     fn ttl(&self) -> u32 {
         match self.cfg.multihop {
             Some(hops) => u32::from(hops),
@@ -538,10 +552,17 @@ impl PeerTask {
         let attempt = self.next_conn;
         let remote = self.cfg.remote();
         let local = self.cfg.local_address;
-        let ttl = self.ttl();
+        let security = Security {
+            ttl: self.ttl(),
+            gtsm_hops: self
+                .cfg
+                .ttl_security
+                .then(|| self.cfg.multihop.unwrap_or(1)),
+            md5_key: self.cfg.password.clone(),
+        };
         let events = self.events_tx.clone();
         let task = tokio::spawn(async move {
-            let result = connect(remote, local, ttl).await;
+            let result = connect(remote, local, &security).await;
             let _ = events.send(Event::Connected { attempt, result });
         });
         if let Some((_, old)) = self.connect_attempt.replace((attempt, task)) {
@@ -557,17 +578,36 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-async fn connect(remote: SocketAddr, local: Option<IpAddr>, ttl: u32) -> io::Result<TcpStream> {
+/// How an outgoing socket is protected.
+struct Security {
+    ttl: u32,
+    /// RFC 5082: accept segments from at most this many hops away.
+    gtsm_hops: Option<u8>,
+    /// RFC 2385 key.
+    md5_key: Option<String>,
+}
+
+async fn connect(
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+    security: &Security,
+) -> io::Result<TcpStream> {
     let socket = match remote {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
-    {
-        let sock = socket2::SockRef::from(&socket);
-        match remote {
-            SocketAddr::V4(_) => sock.set_ttl(ttl)?,
-            SocketAddr::V6(_) => sock.set_unicast_hops_v6(ttl)?,
+    match security.gtsm_hops {
+        Some(hops) => sockopt::set_gtsm(&socket, remote.is_ipv6(), hops)?,
+        None => {
+            let sock = socket2::SockRef::from(&socket);
+            match remote {
+                SocketAddr::V4(_) => sock.set_ttl(security.ttl)?,
+                SocketAddr::V6(_) => sock.set_unicast_hops_v6(security.ttl)?,
+            }
         }
+    }
+    if let Some(key) = &security.md5_key {
+        sockopt::set_tcp_md5(&socket, remote.ip(), key.as_bytes())?;
     }
     if let Some(ip) = local {
         socket.bind(SocketAddr::new(ip, 0))?;

@@ -96,6 +96,34 @@ pub struct PeerConfig {
     pub connect_retry_max: Duration,
     /// `enabled = false` keeps the peer in the file but never starts the session.
     pub enabled: bool,
+    /// `bfd = true`: a single-hop BFD session (RFC 5881) watches the path to
+    /// the peer; `None` when `bfd = false` (the default).
+    pub bfd: Option<BfdConfig>,
+    /// RFC 2385 TCP-MD5 key for this session (1..=80 bytes).
+    pub password: Option<String>,
+    /// RFC 5082 GTSM: send with TTL 255 and accept only segments from at
+    /// most `multihop` (default 1) hops away.
+    pub ttl_security: bool,
+    /// Past this many prefixes received in one session: Cease/Maximum
+    /// Number of Prefixes Reached (RFC 4486). `None` = no limit (counted,
+    /// never stored).
+    pub max_prefixes: Option<u32>,
+    /// How long to wait before reconnecting after the limit was hit.
+    pub max_prefixes_restart: Duration,
+}
+
+/// `max_prefixes` default: plenty for a peer that should send us nothing.
+pub const DEFAULT_MAX_PREFIXES: u32 = 1000;
+/// `max_prefixes_restart` default.
+pub const DEFAULT_MAX_PREFIXES_RESTART: Duration = Duration::from_secs(30);
+
+/// Per-peer BFD timers (`bfd_min_interval`, `bfd_multiplier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BfdConfig {
+    /// Both our Desired Min TX and our Required Min RX interval (RFC 5880 6.8.1).
+    pub min_interval: Duration,
+    /// Detect Mult: the peer declares us down after this many intervals of silence.
+    pub multiplier: u8,
 }
 
 impl PeerConfig {

@@ -62,6 +62,15 @@ pub(crate) struct RawPeer {
     pub(crate) next_hop_ipv6: Option<S<String>>,
     pub(crate) connect_retry: Option<S<i64>>,
     pub(crate) enabled: Option<S<bool>>,
+    // BFD (RFC 5880/5881), single-hop only.
+    pub(crate) bfd: Option<S<bool>>,
+    pub(crate) bfd_min_interval: Option<S<String>>,
+    pub(crate) bfd_multiplier: Option<S<i64>>,
+    // Session security and inbound limits.
+    pub(crate) password: Option<S<String>>,
+    pub(crate) ttl_security: Option<S<bool>>,
+    pub(crate) max_prefixes: Option<S<i64>>,
+    pub(crate) max_prefixes_restart: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 
+mod bfd;
 mod checks;
 
 const FULL: &str = include_str!("../../configs/examples/full.toml");
@@ -73,6 +74,14 @@ fn the_full_example_loads_to_the_expected_config() {
                 connect_retry: Duration::from_secs(5),
                 connect_retry_max: Duration::from_secs(120),
                 enabled: true,
+                bfd: Some(BfdConfig {
+                    min_interval: Duration::from_millis(50),
+                    multiplier: 3,
+                }),
+                password: Some("s3cret".into()),
+                ttl_security: true,
+                max_prefixes: Some(100),
+                max_prefixes_restart: Duration::from_secs(60),
             },
             PeerConfig {
                 name: "rr1".into(),
@@ -90,6 +99,11 @@ fn the_full_example_loads_to_the_expected_config() {
                 connect_retry: Duration::from_secs(5),
                 connect_retry_max: Duration::from_secs(120),
                 enabled: true,
+                bfd: None,
+                password: None,
+                ttl_security: false,
+                max_prefixes: Some(crate::config::DEFAULT_MAX_PREFIXES),
+                max_prefixes_restart: crate::config::DEFAULT_MAX_PREFIXES_RESTART,
             },
         ],
         vips: vec![

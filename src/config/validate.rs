@@ -17,7 +17,9 @@ use toml::Spanned;
 
 use super::locate::{KeyIndex, Source};
 use super::raw::{RawConfig, RawPeer, RawSpeaker, RawVip};
-use super::{BGP_PORT, CheckPolicy, Config, ConfigError, PeerConfig, Speaker, VipConfig};
+use super::{
+    BGP_PORT, BfdConfig, CheckPolicy, Config, ConfigError, PeerConfig, Speaker, VipConfig,
+};
 
 /// RFC 4271 10 suggests 90 seconds.
 const DEFAULT_HOLD_TIME: u16 = 90;
@@ -29,6 +31,13 @@ const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(10);
 /// No delay, interval or timeout in the file is longer: a longer one is a typo,
 /// and the bound keeps deadline arithmetic far from overflow.
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+/// `bfd_min_interval` default: with `bfd_multiplier` 3, a 150 ms detection time.
+const DEFAULT_BFD_MIN_INTERVAL: Duration = Duration::from_millis(50);
+const DEFAULT_BFD_MULTIPLIER: u8 = 3;
+/// BFD runs on a userspace timer: shorter intervals are not dependable.
+const MIN_BFD_INTERVAL: Duration = Duration::from_millis(10);
+/// A longer BFD interval is slower than the BGP hold timer it is meant to beat.
+const MAX_BFD_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The error for this key has already been recorded.
 struct Reported;
@@ -513,6 +522,39 @@ impl Validator<'_> {
         let name = self.optional(&p.name, |v, n| v.name(n, &key("name")));
         let description = p.description.as_ref().map(|d| d.get_ref().clone());
         let enabled = p.enabled.as_ref().is_none_or(|e| *e.get_ref());
+        let bfd = self.bfd(i, p, &multihop);
+        let password = self.optional(&p.password, |v, pw| {
+            let len = pw.get_ref().len();
+            if (1..=crate::bgp::sockopt::MD5_MAX_KEY_LEN).contains(&len) {
+                Ok(pw.get_ref().clone())
+            } else {
+                Err(v.report(
+                    &pw.span(),
+                    &key("password"),
+                    format!("a TCP-MD5 key is 1 to 80 bytes long, this one is {len}"),
+                ))
+            }
+        });
+        let ttl_security = p.ttl_security.as_ref().is_some_and(|t| *t.get_ref());
+        let max_prefixes = self
+            .optional(&p.max_prefixes, |v, n| {
+                Ok(v.int(
+                    n,
+                    &key("max_prefixes"),
+                    0..=u32::MAX as i64,
+                    "; 0 = no limit",
+                )? as u32)
+            })
+            .map(|n| match n {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => Some(super::DEFAULT_MAX_PREFIXES),
+            });
+        let max_prefixes_restart = self
+            .optional(&p.max_prefixes_restart, |v, d| {
+                v.duration(d, &key("max_prefixes_restart"), Duration::from_secs(1))
+            })
+            .map(|d| d.unwrap_or(super::DEFAULT_MAX_PREFIXES_RESTART));
 
         let address = address?;
         Ok(PeerConfig {
@@ -531,7 +573,67 @@ impl Validator<'_> {
             connect_retry: connect_retry?.unwrap_or(d.connect_retry),
             connect_retry_max: d.connect_retry_max.ok_or(Reported)?,
             enabled,
+            bfd: bfd?,
+            password: password?,
+            ttl_security,
+            max_prefixes: max_prefixes?,
+            max_prefixes_restart: max_prefixes_restart?,
         })
+    }
+
+    /// `bfd`, `bfd_min_interval`, `bfd_multiplier`: the timers are checked
+    /// even when `bfd = false`, so turning BFD on later cannot reveal a typo.
+    fn bfd(
+        &mut self,
+        i: usize,
+        p: &RawPeer,
+        multihop: &Checked<Option<u8>>,
+    ) -> Checked<Option<BfdConfig>> {
+        let key = |k: &str| format!("peer[{i}].{k}");
+        let min_interval = self
+            .optional(&p.bfd_min_interval, |v, d| {
+                let interval = v.duration(d, &key("bfd_min_interval"), MIN_BFD_INTERVAL)?;
+                if interval > MAX_BFD_INTERVAL {
+                    return Err(v.report(
+                        &d.span(),
+                        &key("bfd_min_interval"),
+                        format!(
+                            "{} is too long for BFD (at most {})",
+                            show(interval),
+                            show(MAX_BFD_INTERVAL)
+                        ),
+                    ));
+                }
+                Ok(interval)
+            })
+            .map(|d| d.unwrap_or(DEFAULT_BFD_MIN_INTERVAL));
+        // RFC 5880 4.1: Detect Mult is one octet and never zero.
+        let multiplier = self
+            .optional(&p.bfd_multiplier, |v, n| {
+                Ok(v.int(n, &key("bfd_multiplier"), 1..=255, "")? as u8)
+            })
+            .map(|m| m.unwrap_or(DEFAULT_BFD_MULTIPLIER));
+        let Some(flag) = p.bfd.as_ref().filter(|f| *f.get_ref()) else {
+            min_interval?;
+            multiplier?;
+            return Ok(None);
+        };
+        if let Ok(Some(ttl)) = multihop
+            && *ttl > 1
+        {
+            return Err(self.report(
+                &flag.span(),
+                &key("bfd"),
+                format!(
+                    "BFD here is single-hop (RFC 5881) but this peer is multihop = {ttl}; \
+                     multihop BFD (RFC 5883) is not supported"
+                ),
+            ));
+        }
+        Ok(Some(BfdConfig {
+            min_interval: min_interval?,
+            multiplier: multiplier?,
+        }))
     }
 
     /// Two `[[peer]]`s with the same address and port would fight over one session.

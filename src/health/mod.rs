@@ -23,5 +23,7 @@ mod watch;
 mod tests;
 
 pub use probe::ProbeResult;
+mod manager;
+pub use manager::Checks;
 pub use runner::{CheckEvent, CheckStatus, StatusMap, spawn, spawn_with_status};
 pub use tracker::{Tracker, Transition};

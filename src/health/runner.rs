@@ -86,18 +86,29 @@ pub fn spawn_with_status(
         .collect();
     let (status_tx, status_rx) = watch::channel(initial);
     for check in checks.values() {
-        let task = Task {
-            schedule: Schedule::of(check),
-            name: check.name.clone(),
-            tracker: Tracker::new(check.rise, check.fall),
-            events: events_tx.clone(),
-            status: status_tx.clone(),
-        };
-        let probe = Prober::new(check);
-        let watcher = Watcher::new(check);
-        tokio::spawn(task.run(probe, watcher, shutdown.clone()));
+        spawn_one(check, &events_tx, &status_tx, shutdown.clone());
     }
     (events_rx, status_rx)
+}
+
+/// Start the task of one check; it reports on `events` and `status` and ends
+/// when `shutdown` changes.
+pub(crate) fn spawn_one(
+    check: &CheckConfig,
+    events: &mpsc::UnboundedSender<CheckEvent>,
+    status: &watch::Sender<StatusMap>,
+    shutdown: watch::Receiver<Option<String>>,
+) {
+    let task = Task {
+        schedule: Schedule::of(check),
+        name: check.name.clone(),
+        tracker: Tracker::new(check.rise, check.fall),
+        events: events.clone(),
+        status: status.clone(),
+    };
+    let probe = Prober::new(check);
+    let watcher = Watcher::new(check);
+    tokio::spawn(task.run(probe, watcher, shutdown));
 }
 
 impl CheckStatus {

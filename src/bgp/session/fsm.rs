@@ -1,18 +1,20 @@
 //! Session FSM: states and events named after RFC 4271 section 8.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use ipnet::IpNet;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::timers::{Timer, Timers};
 use crate::bgp::wire::{
     self, AS_TRANS, Afi, Capability, CeaseSubcode, DecodeOptions, ExtendedNextHopEntry, FsmSubcode,
-    GrFamily, GracefulRestart, Message, Notification, Open, OpenSubcode, RouteRefresh, Safi,
-    Update,
+    GrFamily, GracefulRestart, Message, Notification, Open, OpenSubcode, Rfc7606Action,
+    RouteRefresh, Safi, Update,
 };
 
 /// RFC 4271 section 8.2.2: "a large value" for the HoldTimer while waiting for
@@ -79,6 +81,11 @@ pub struct SessionConfig {
     pub graceful_restart_time: Option<u16>,
     /// Seeds the jitter of the connect-retry backoff.
     pub jitter_seed: u64,
+    /// RFC 4486: close the session when the peer sends more prefixes than
+    /// this; `None` = no limit (prefixes are counted, never stored).
+    pub max_prefixes: Option<u32>,
+    /// How long to wait before reconnecting after the limit tripped.
+    pub max_prefixes_restart: Duration,
 }
 
 /// What both sides agreed on when the session reached Established.
@@ -297,6 +304,9 @@ pub struct Session {
     received: MessageCounts,
     /// Some session reached Established since this process started.
     ever_established: bool,
+    /// With a prefix limit: what the peer announced in this session (at most
+    /// limit + 1 entries). Without one this stays empty.
+    received_prefixes: HashSet<IpNet>,
 }
 
 impl Session {
@@ -314,6 +324,7 @@ impl Session {
             sent: MessageCounts::default(),
             received: MessageCounts::default(),
             ever_established: false,
+            received_prefixes: HashSet::new(),
         }
     }
 
@@ -662,7 +673,9 @@ impl Session {
             (ConnState::OpenSent, Message::Open(open)) => self.on_open(now, id, open, out),
             (ConnState::OpenConfirm, Message::Keepalive) => self.on_established(id, out),
             (ConnState::Established, Message::Keepalive) => {}
-            (ConnState::Established, Message::Update(update)) => on_update(&update, out),
+            (ConnState::Established, Message::Update(update)) => {
+                self.on_update(now, id, &update, out)
+            }
             (ConnState::Established, Message::RouteRefresh(rr)) => {
                 on_route_refresh(&rr, out);
             }
@@ -803,11 +816,65 @@ impl Session {
         Ok(())
     }
 
+    /// Count (never store) what the peer sends; enforce the prefix limit.
+    fn on_update(&mut self, now: Instant, id: ConnId, update: &Update, out: &mut Vec<Output>) {
+        out.push(Output::UpdateReceived {
+            announced: update.announced().count(),
+            withdrawn: update.withdrawn_all().count(),
+            end_of_rib: update.is_end_of_rib(),
+            errors: update.errors.iter().map(|e| e.to_string()).collect(),
+        });
+        let Some(limit) = self.cfg.max_prefixes else {
+            return;
+        };
+        for p in update.withdrawn_all() {
+            self.received_prefixes.remove(&p);
+        }
+        // RFC 7606: treat-as-withdraw routes count as withdrawn.
+        let withdraw = update.outcome() >= Rfc7606Action::TreatAsWithdraw;
+        for p in update.announced() {
+            if withdraw {
+                self.received_prefixes.remove(&p);
+            } else {
+                self.received_prefixes.insert(p);
+            }
+            if self.received_prefixes.len() > limit as usize {
+                // RFC 4486 4: the data is AFI, SAFI and the limit.
+                let afi: u16 = match p {
+                    IpNet::V4(_) => 1,
+                    IpNet::V6(_) => 2,
+                };
+                let mut data = Vec::with_capacity(7);
+                data.extend_from_slice(&afi.to_be_bytes());
+                data.push(1);
+                data.extend_from_slice(&limit.to_be_bytes());
+                let n = Notification::new(
+                    wire::ErrorCode::Cease,
+                    CeaseSubcode::MaximumNumberOfPrefixesReached,
+                    Bytes::from(data),
+                );
+                self.drop_conn(
+                    now,
+                    id,
+                    DownReason::NotificationSent(n.clone()),
+                    Some(n),
+                    out,
+                );
+                if self.admin_up && !self.cfg.passive {
+                    self.timers
+                        .set(Timer::ConnectRetry, now + self.cfg.max_prefixes_restart);
+                }
+                return;
+            }
+        }
+    }
+
     /// RFC 4271 8.2.2 OpenConfirm, Event 26 (KeepAliveMsg): Established.
     fn on_established(&mut self, id: ConnId, out: &mut Vec<Output>) {
         let Some(i) = self.find(id) else { return };
         self.conns[i].state = ConnState::Established;
         self.ever_established = true;
+        self.received_prefixes.clear();
         self.failures = 0;
         self.timers.stop(Timer::ConnectRetry);
         if self.connecting {
@@ -948,15 +1015,6 @@ fn push_send(out: &mut Vec<Output>, conn: ConnId, msg: &Message, opts: DecodeOpt
     out.push(Output::Send {
         conn,
         bytes: buf.freeze(),
-    });
-}
-
-fn on_update(update: &Update, out: &mut Vec<Output>) {
-    out.push(Output::UpdateReceived {
-        announced: update.announced().count(),
-        withdrawn: update.withdrawn_all().count(),
-        end_of_rib: update.is_end_of_rib(),
-        errors: update.errors.iter().map(|e| e.to_string()).collect(),
     });
 }
 

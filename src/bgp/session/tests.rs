@@ -24,6 +24,8 @@ fn config() -> SessionConfig {
         connect_retry_max: Duration::from_secs(8),
         graceful_restart_time: None,
         jitter_seed: 7,
+        max_prefixes: Some(3),
+        max_prefixes_restart: Duration::from_secs(30),
     }
 }
 
@@ -772,4 +774,114 @@ fn a_stopped_session_rejects_connections() {
     let n = notification_sent(&outs, ConnId(3)).expect("Cease/Connection Rejected");
     assert_eq!((n.code, n.subcode), (ErrorCode::Cease, 5));
     assert!(closed(&outs, ConnId(3)));
+}
+
+fn announce(prefixes: &[&str]) -> Bytes {
+    use crate::bgp::wire::{AsPath, Origin, PathAttribute, pack_announce};
+    let attrs = vec![
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::sequence(vec![65000])),
+    ];
+    let prefixes: Vec<ipnet::IpNet> = prefixes.iter().map(|p| p.parse().unwrap()).collect();
+    let opts = DecodeOptions {
+        four_octet_as: true,
+        extended_nexthop_ipv4: false,
+    };
+    let mut msgs = pack_announce(
+        &attrs,
+        wire::Family::Ipv4Unicast,
+        "10.255.1.1".parse().unwrap(),
+        &prefixes,
+        opts,
+    );
+    assert_eq!(msgs.len(), 1);
+    msgs.remove(0)
+}
+
+#[test]
+fn more_prefixes_than_the_limit_closes_with_cease_max_prefixes_and_waits_to_reconnect() {
+    let t0 = Instant::now();
+    let (mut s, conn) = established(t0);
+    // Re-announcing and withdrawing keep the count honest: 3 distinct is fine.
+    s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: announce(&["192.0.2.1/32", "192.0.2.2/32"]),
+        },
+    );
+    s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: announce(&["192.0.2.1/32", "192.0.2.3/32"]),
+        },
+    );
+    assert_eq!(s.state(), State::Established);
+    let outs = s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: announce(&["192.0.2.4/32"]),
+        },
+    );
+    let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
+    assert_eq!((n.code, n.subcode), (ErrorCode::Cease, 1));
+    // RFC 4486: AFI 1, SAFI 1, limit 3.
+    assert_eq!(&n.data[..], &[0, 1, 1, 0, 0, 0, 3]);
+    assert!(closed(&outs, conn));
+    // Reconnects after max_prefixes_restart, not at the first backoff step.
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+}
+
+#[test]
+fn without_a_limit_any_number_of_prefixes_is_only_counted() {
+    let t0 = Instant::now();
+    let mut cfg = config();
+    cfg.max_prefixes = None;
+    let mut s = Session::new(cfg);
+    s.handle(t0, Input::ManualStart);
+    let conn = ConnId(1);
+    s.handle(
+        t0,
+        Input::TcpConnected {
+            conn,
+            local: local(),
+            remote: remote(),
+        },
+    );
+    s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: encode(&Message::Open(peer_open(
+                65000,
+                Ipv4Addr::new(10, 255, 1, 1),
+                90,
+            ))),
+        },
+    );
+    s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: encode(&Message::Keepalive),
+        },
+    );
+    let many: Vec<String> = (0..500u32)
+        .map(|i| format!("{}/32", Ipv4Addr::from(0xC000_0200 + i)))
+        .collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let outs = s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: announce(&refs),
+        },
+    );
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::UpdateReceived { announced: 500, .. }))
+    );
+    assert_eq!(s.state(), State::Established);
 }

@@ -1,0 +1,1 @@
+//! BFD (RFC 5880, RFC 5881): work in progress.

@@ -1,0 +1,2 @@
+//! OSPF (placeholder while the module is built).
+pub(crate) mod wire;
