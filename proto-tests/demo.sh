@@ -5,6 +5,7 @@
 #
 # One command on a fresh Debian machine, as root:
 #     sudo proto-tests/demo.sh
+# (DEMO_PAUSE=0 drops the 1.5 s pause before each step.)
 #
 # Everything runs in network namespaces named vipd-demo-*, with addresses only
 # from 10.255.0.0/16, 198.18.0.0/15 and fd00::/8. Processes, namespaces and the
@@ -27,11 +28,16 @@ NODE2_PID=""
 # --- output helpers ----------------------------------------------------------
 
 if [ -t 1 ]; then
-    BOLD=$'\e[1m'; DIM=$'\e[2m'; RED=$'\e[31m'; GREEN=$'\e[32m'; RESET=$'\e[0m'
+    BOLD=$'\e[1m'; RED=$'\e[31m'; GREEN=$'\e[32m'; RESET=$'\e[0m'
 else
-    BOLD=""; DIM=""; RED=""; GREEN=""; RESET=""
+    BOLD=""; RED=""; GREEN=""; RESET=""
 fi
-section() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"; }
+# A short pause before each step, so the output can be followed as it comes;
+# DEMO_PAUSE=0 turns it off.
+section() {
+    sleep "${DEMO_PAUSE:-1.5}"
+    printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"
+}
 say() { printf '   %s\n' "$*"; }
 ok() { printf '   %s%s%s\n' "$GREEN" "$*" "$RESET"; }
 indent() { sed 's/^/      /'; }
@@ -82,7 +88,7 @@ trap 'exit 143' TERM
 
 # --- 0. prerequisites --------------------------------------------------------
 
-section "0. Checking prerequisites"
+printf '%s== 0. Checking prerequisites%s\n' "$BOLD" "$RESET"
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces need it): sudo $0"
 
 if ! command -v bird >/dev/null || ! command -v birdc >/dev/null || ! command -v ip >/dev/null; then
@@ -112,7 +118,12 @@ ok "BIRD $(bird --version 2>&1 | awk '{print $3}'), $(ip -V | sed -n 's/.*iprout
 # --- 1. build ----------------------------------------------------------------
 
 section "1. Building vipd (cargo build --release)"
-"${CARGO[@]}" build --release --quiet || die "cargo build --release failed"
+say "(a few minutes the first time; cargo's output is shown only if it fails)"
+WORK="$(mktemp -d /tmp/vipd-demo.XXXXXX)"
+if ! "${CARGO[@]}" build --release >"$WORK/build.log" 2>&1; then
+    tail -n 40 "$WORK/build.log" >&2
+    die "cargo build --release failed"
+fi
 VIPD="${CARGO_TARGET_DIR:-$REPO/target}/release/vipd"
 [ -x "$VIPD" ] || die "built, but $VIPD is missing"
 ok "$VIPD"
@@ -120,13 +131,14 @@ ok "$VIPD"
 # --- 2. network --------------------------------------------------------------
 
 section "2. Creating the lab network (three network namespaces)"
-cat <<EOF
-      node 1: vipd, AS 65001                               node 2: vipd, AS 65001
-      10.255.1.2, fd00:255:1::2                            10.255.2.2, fd00:255:2::2
-      VIP $VIP4, $VIP6       VIP $VIP4, $VIP6
-                 \\                                          /
-                  \\---- router: BIRD, AS 65000 -------------/
-                        10.255.1.1, fd00:255:1::1   10.255.2.1, fd00:255:2::1
+cat <<'EOF'
+      node 1 (vipd, AS 65001)    router (BIRD, AS 65000)        node 2 (vipd, AS 65001)
+      eth0 10.255.1.2 ---------- to-node1 10.255.1.1
+           fd00:255:1::2                  fd00:255:1::1
+                                 to-node2 10.255.2.1 ---------- eth0 10.255.2.2
+                                          fd00:255:2::1              fd00:255:2::2
+      lo   198.18.0.10 (VIP)                                    lo   198.18.0.10 (VIP)
+           fd00:198:18::10                                           fd00:198:18::10
 EOF
 
 # Leftovers of a demo that was killed with SIGKILL: its own namespaces only.
@@ -138,7 +150,6 @@ for ns in "$NS_R" "$NS_1" "$NS_2"; do
     fi
 done
 
-WORK="$(mktemp -d /tmp/vipd-demo.XXXXXX)"
 for ns in "$NS_R" "$NS_1" "$NS_2"; do
     ip netns add "$ns"
     ip -n "$ns" link set lo up

@@ -6,11 +6,18 @@
 //! `containerlab deploy` uses), asserts on the router's own CLI output, and
 //! tears everything down even when it fails, printing every log first.
 //!
+//! Set `VIPD_PROTO_KEEP=1` to keep each lab's logs (under
+//! `$TMPDIR/vipd-proto/`) after a passing test too.
+//!
 //! Layout:
 //! - `harness/`: namespaces and processes ([`harness::Lab`]), the routers
-//!   behind [`harness::Router`], the vipd process ([`harness::Vipd`]).
+//!   behind [`harness::Router`], the vipd process ([`harness::Vipd`]), and a
+//!   tcpdump [`harness::Capture`].
 //! - `clab.rs`: containerlab topology files instantiated in namespaces.
+//! - `interop.rs`: the `interop-<router>` topologies and the routes their
+//!   vipd configs must produce on the router.
 //! - one file per scenario, named for what it shows.
+//! - `tools/`: the recorder that captured `src/bgp/wire/testdata/*.hex`.
 
 mod clab;
 mod harness;
@@ -19,6 +26,7 @@ mod interop;
 mod announce_matrix;
 mod collision_both_connect;
 mod config_check;
+mod conformance;
 mod harness_routers_peer_with_each_other;
 mod router_restart_reconnects;
 mod shutdown_withdraws;

@@ -201,7 +201,11 @@ impl RawPeer {
                 Some(Event::Message(m)) => m,
                 Some(Event::Closed) => return Err("vipd closed the connection".into()),
                 Some(Event::Broken(e)) => return Err(format!("connection broken: {e}")),
-                None => return Err(format!("no End-of-RIB for AFI {pending:?} within {within:?}")),
+                None => {
+                    return Err(format!(
+                        "no End-of-RIB for AFI {pending:?} within {within:?}"
+                    ));
+                }
             };
             match msg.ty {
                 wire::KEEPALIVE => {}
@@ -247,8 +251,9 @@ pub enum Reset {
     Notification { notif: Notif, closed: bool },
     /// The connection closed (or broke) without a NOTIFICATION.
     ClosedSilently(String),
-    /// Nothing at all within the deadline: the session is still up.
-    NoReaction,
+    /// No NOTIFICATION and no close within the deadline: the session is
+    /// still up. Lists what vipd sent meanwhile.
+    NoReaction(Vec<String>),
 }
 
 impl RawPeer {
@@ -256,6 +261,7 @@ impl RawPeer {
     /// close that must follow it), or a bare close.
     pub fn await_reset(&mut self) -> Reset {
         let deadline = Instant::now() + REPLY_DEADLINE;
+        let mut seen = Vec::new();
         loop {
             match self.next(deadline) {
                 Some(Event::Message(m)) => {
@@ -263,10 +269,11 @@ impl RawPeer {
                         let closed = self.await_close(REPLY_DEADLINE);
                         return Reset::Notification { notif, closed };
                     }
+                    seen.push(describe(&m));
                 }
                 Some(Event::Closed) => return Reset::ClosedSilently("FIN".into()),
                 Some(Event::Broken(e)) => return Reset::ClosedSilently(e),
-                None => return Reset::NoReaction,
+                None => return Reset::NoReaction(seen),
             }
         }
     }

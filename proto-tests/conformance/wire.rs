@@ -68,7 +68,14 @@ pub fn concat(parts: &[&[u8]]) -> Vec<u8> {
 
 /// An OPEN with every field given: the optional parameters length octet is
 /// `opt_len` as written, followed by `params` as written.
-pub fn open_raw(version: u8, my_as: u16, hold: u16, id: Ipv4Addr, opt_len: u8, params: &[u8]) -> Vec<u8> {
+pub fn open_raw(
+    version: u8,
+    my_as: u16,
+    hold: u16,
+    id: Ipv4Addr,
+    opt_len: u8,
+    params: &[u8],
+) -> Vec<u8> {
     let mut body = vec![version];
     body.extend_from_slice(&my_as.to_be_bytes());
     body.extend_from_slice(&hold.to_be_bytes());
@@ -79,7 +86,13 @@ pub fn open_raw(version: u8, my_as: u16, hold: u16, id: Ipv4Addr, opt_len: u8, p
 }
 
 /// An OPEN whose optional parameters length matches `params`.
-pub fn open_with_params(version: u8, my_as: u16, hold: u16, id: Ipv4Addr, params: &[u8]) -> Vec<u8> {
+pub fn open_with_params(
+    version: u8,
+    my_as: u16,
+    hold: u16,
+    id: Ipv4Addr,
+    params: &[u8],
+) -> Vec<u8> {
     let len = u8::try_from(params.len()).expect("classic optional parameters fit in 255 octets");
     open_raw(version, my_as, hold, id, len, params)
 }
@@ -123,7 +136,13 @@ pub fn my_as(asn: u32) -> u16 {
 
 /// A valid OPEN with the standard capabilities in one parameter.
 pub fn open(asn: u32, hold: u16, id: Ipv4Addr) -> Vec<u8> {
-    open_with_params(4, my_as(asn), hold, id, &param(2, &standard_capabilities(asn)))
+    open_with_params(
+        4,
+        my_as(asn),
+        hold,
+        id,
+        &param(2, &standard_capabilities(asn)),
+    )
 }
 
 // ---------------------------------------------------------------- UPDATE
@@ -320,10 +339,14 @@ pub fn summarize_update(body: &[u8]) -> Result<UpdateSummary, String> {
             .map(<[u8]>::to_vec)
             .ok_or_else(|| format!("UPDATE from vipd is truncated: {}", hex::encode(b)))
     };
-    let wlen = usize::from(u16::from_be_bytes(take(body, 0, 2)?.try_into().unwrap_or([0, 0])));
+    let wlen = usize::from(u16::from_be_bytes(
+        take(body, 0, 2)?.try_into().unwrap_or([0, 0]),
+    ));
     let withdrawn = take(body, 2, wlen)?;
     let alen_at = 2 + wlen;
-    let alen = usize::from(u16::from_be_bytes(take(body, alen_at, 2)?.try_into().unwrap_or([0, 0])));
+    let alen = usize::from(u16::from_be_bytes(
+        take(body, alen_at, 2)?.try_into().unwrap_or([0, 0]),
+    ));
     let attrs = take(body, alen_at + 2, alen)?;
     let nlri = body.get(alen_at + 2 + alen..).unwrap_or_default();
 
@@ -344,7 +367,10 @@ pub fn summarize_update(body: &[u8]) -> Result<UpdateSummary, String> {
             let l = take(rest, 2, 2)?;
             (usize::from(u16::from_be_bytes([l[0], l[1]])), 4)
         } else {
-            (usize::from(*rest.get(2).ok_or("attribute length missing")?), 3)
+            (
+                usize::from(*rest.get(2).ok_or("attribute length missing")?),
+                3,
+            )
         };
         let value = take(rest, hdr, len)?;
         rest = &rest[hdr + len..];

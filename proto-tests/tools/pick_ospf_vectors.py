@@ -113,13 +113,15 @@ def main():
                 keys = ["DbDesc empty" if length - hlen == fixed else "DbDesc with headers"]
             elif ptype == 4:
                 keys = [f"LsUpdate with LS type {t:#x}" for t in lsa_types(payload)]
-            for key in keys:
-                if (sender, key) in seen:
-                    continue
-                seen.add((sender, key))
-                print(f"# {sender} {run} {key} src {src} dst {dst}")
-                print(payload.hex())
-                break
+            new = [k for k in dict.fromkeys(keys) if (sender, k) not in seen]
+            if not new:
+                continue
+            seen.update((sender, k) for k in new)
+            what = new[0]
+            if len(new) > 1:
+                what += ", " + ", ".join(k.rsplit(" ", 1)[-1] for k in new[1:])
+            print(f"# {sender} {run} {what} src {src} dst {dst}")
+            print(payload.hex())
 
 
 if __name__ == "__main__":

@@ -394,3 +394,67 @@ fall = 1
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_dropped_at_the_send_hold_time() {
+    // A small receive buffer from the handshake on keeps the window (and so
+    // vipd's send buffer) small: a few tables fill everything.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut text = format!(
+        "[speaker]\nasn = 65001\nrouter_id = \"10.255.1.2\"\nconnect_retry = 60\n\
+         [[peer]]\naddress = \"127.0.0.1\"\nport = {port}\nremote_asn = 65000\n\
+         send_hold_time = \"1s\"\n"
+    );
+    for i in 0..20_000u32 {
+        let a = Ipv4Addr::from(0xC612_0000 + i);
+        text.push_str(&format!("[[vip]]\nprefix = \"{a}/32\"\n"));
+    }
+    let cfg = config::parse(&text, "test.toml").unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<String>();
+    let daemon = tokio::spawn(super::run(
+        cfg,
+        async move { stop_rx.await.unwrap_or_default() },
+    ));
+    let (stream, _) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
+    let mut peer = ScriptedPeer {
+        stream,
+        rx: BytesMut::new(),
+        opts: DecodeOptions::default(),
+    };
+    peer.establish().await;
+    // Ask for everything, many times over, and stop reading.
+    for _ in 0..50 {
+        peer.send(&Message::RouteRefresh(RouteRefresh {
+            afi: Afi::Ipv4,
+            safi: Safi::Unicast,
+            subtype: 0,
+        }))
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // vipd gave up on us: draining what is buffered ends in end-of-stream.
+    let drained = timeout(Duration::from_secs(20), async {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match peer.stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "vipd kept the connection of a peer that stopped reading"
+    );
+    stop_tx.send("done".into()).unwrap();
+    timeout(Duration::from_secs(2), daemon)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,6 +55,8 @@ enum Event {
     },
     Read(ConnId, Bytes),
     Closed(ConnId, Option<String>),
+    /// RFC 9687: a write made no progress for the send hold time.
+    SendStuck(ConnId),
 }
 
 enum WriterCmd {
@@ -62,6 +66,8 @@ enum WriterCmd {
 
 struct ConnIo {
     writer: mpsc::UnboundedSender<WriterCmd>,
+    /// The send hold time in milliseconds, 0 until the session is up.
+    send_hold_ms: Arc<AtomicU64>,
     reader: JoinHandle<()>,
     writer_task: JoinHandle<()>,
 }
@@ -272,6 +278,9 @@ impl PeerTask {
                 }
             }
             Event::Read(conn, bytes) => self.session.handle(now, Input::Received { conn, bytes }),
+            Event::SendStuck(conn) => self
+                .session
+                .handle(now, Input::SendHoldTimerExpired { conn }),
             Event::Closed(conn, error) => {
                 if let Some(io) = self.conns.remove(&conn) {
                     io.reader.abort();
@@ -342,11 +351,26 @@ impl PeerTask {
         });
         let (writer, mut queue) = mpsc::unbounded_channel::<WriterCmd>();
         let events = self.events_tx.clone();
+        let send_hold_ms = Arc::new(AtomicU64::new(0));
+        let hold = send_hold_ms.clone();
         let writer_task = tokio::spawn(async move {
             while let Some(cmd) = queue.recv().await {
                 match cmd {
                     WriterCmd::Send(bytes) => {
-                        if let Err(e) = wr.write_all(&bytes).await {
+                        let limit = hold.load(Ordering::Relaxed);
+                        let written = if limit == 0 {
+                            wr.write_all(&bytes).await
+                        } else {
+                            let limit = Duration::from_millis(limit);
+                            match tokio::time::timeout(limit, wr.write_all(&bytes)).await {
+                                Ok(result) => result,
+                                Err(_) => {
+                                    let _ = events.send(Event::SendStuck(conn));
+                                    return;
+                                }
+                            }
+                        };
+                        if let Err(e) = written {
                             let _ = events.send(Event::Closed(conn, Some(e.to_string())));
                             return;
                         }
@@ -362,6 +386,7 @@ impl PeerTask {
             conn,
             ConnIo {
                 writer,
+                send_hold_ms,
                 reader,
                 writer_task,
             },
@@ -482,6 +507,17 @@ impl PeerTask {
     }
 
     fn on_established(&mut self, n: Negotiated) {
+        // RFC 9687: the larger of 8 minutes and twice the hold time, unless
+        // configured; not used when the hold time is zero.
+        let send_hold = match (self.cfg.send_hold_time, n.hold_time) {
+            (Some(t), _) => t,
+            (None, 0) => Duration::ZERO,
+            (None, h) => Duration::from_secs(480).max(Duration::from_secs(2 * u64::from(h))),
+        };
+        if let Some(io) = self.conns.get(&n.conn) {
+            io.send_hold_ms
+                .store(send_hold.as_millis() as u64, Ordering::Relaxed);
+        }
         let (next_hop_v4, next_hop_v6) = next_hops(&self.cfg, &n);
         info!(
             remote_as = n.peer_asn,

@@ -110,6 +110,10 @@ pub struct PeerConfig {
     pub max_prefixes: Option<u32>,
     /// How long to wait before reconnecting after the limit was hit.
     pub max_prefixes_restart: Duration,
+    /// RFC 9687: drop a peer that accepts none of our data for this long.
+    /// `None` = the RFC's default, the larger of 8 minutes and twice the
+    /// negotiated hold time.
+    pub send_hold_time: Option<Duration>,
 }
 
 /// `max_prefixes` default: plenty for a peer that should send us nothing.

@@ -71,6 +71,7 @@ pub(crate) struct RawPeer {
     pub(crate) ttl_security: Option<S<bool>>,
     pub(crate) max_prefixes: Option<S<i64>>,
     pub(crate) max_prefixes_restart: Option<S<String>>,
+    pub(crate) send_hold_time: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

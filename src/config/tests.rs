@@ -82,6 +82,7 @@ fn the_full_example_loads_to_the_expected_config() {
                 ttl_security: true,
                 max_prefixes: Some(100),
                 max_prefixes_restart: Duration::from_secs(60),
+                send_hold_time: None,
             },
             PeerConfig {
                 name: "rr1".into(),
@@ -104,6 +105,7 @@ fn the_full_example_loads_to_the_expected_config() {
                 ttl_security: false,
                 max_prefixes: Some(crate::config::DEFAULT_MAX_PREFIXES),
                 max_prefixes_restart: crate::config::DEFAULT_MAX_PREFIXES_RESTART,
+                send_hold_time: None,
             },
         ],
         vips: vec![

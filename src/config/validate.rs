@@ -555,6 +555,9 @@ impl Validator<'_> {
                 v.duration(d, &key("max_prefixes_restart"), Duration::from_secs(1))
             })
             .map(|d| d.unwrap_or(super::DEFAULT_MAX_PREFIXES_RESTART));
+        let send_hold_time = self.optional(&p.send_hold_time, |v, d| {
+            v.duration(d, &key("send_hold_time"), Duration::from_secs(1))
+        });
 
         let address = address?;
         Ok(PeerConfig {
@@ -578,6 +581,7 @@ impl Validator<'_> {
             ttl_security,
             max_prefixes: max_prefixes?,
             max_prefixes_restart: max_prefixes_restart?,
+            send_hold_time: send_hold_time?,
         })
     }
 

@@ -153,6 +153,8 @@ pub enum Input {
     Received { conn: ConnId, bytes: Bytes },
     /// Framed UPDATE messages to send on the Established connection.
     SendUpdates(Vec<Bytes>),
+    /// RFC 9687: the peer accepted none of our data for the send hold time.
+    SendHoldTimerExpired { conn: ConnId },
 }
 
 /// Why a connection or session ended.
@@ -170,6 +172,8 @@ pub enum DownReason {
     AdminStop(String),
     /// We lost a connection collision (RFC 4271 6.8) and closed this one.
     Collision,
+    /// RFC 9687: the peer stopped reading what we send.
+    SendHoldTimerExpired,
 }
 
 impl fmt::Display for DownReason {
@@ -182,6 +186,9 @@ impl fmt::Display for DownReason {
             DownReason::TcpClosed(Some(e)) => write!(f, "connection failed: {e}"),
             DownReason::AdminStop(r) => write!(f, "administrative shutdown: {r}"),
             DownReason::Collision => f.write_str("connection collision"),
+            DownReason::SendHoldTimerExpired => {
+                f.write_str("send hold timer expired: the peer stopped reading")
+            }
         }
     }
 }
@@ -379,6 +386,15 @@ impl Session {
             }
             Input::Received { conn, bytes } => self.received(now, conn, &bytes, &mut out),
             Input::SendUpdates(messages) => self.send_updates(now, messages, &mut out),
+            Input::SendHoldTimerExpired { conn } => {
+                if self.find(conn).is_some() {
+                    // RFC 9687 4: send NOTIFICATION 8 (it may never get
+                    // through) and close the connection.
+                    let n = Notification::send_hold_timer_expired();
+                    let reason = DownReason::SendHoldTimerExpired;
+                    self.drop_conn(now, conn, reason, Some(n), &mut out);
+                }
+            }
         }
         self.report_state(&mut out);
         self.count_sent(&out);

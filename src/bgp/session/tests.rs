@@ -885,3 +885,20 @@ fn without_a_limit_any_number_of_prefixes_is_only_counted() {
     );
     assert_eq!(s.state(), State::Established);
 }
+
+#[test]
+fn a_peer_that_stops_reading_is_dropped_with_send_hold_timer_expired() {
+    let t0 = Instant::now();
+    let (mut s, conn) = established(t0);
+    let outs = s.handle(t0, Input::SendHoldTimerExpired { conn });
+    let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
+    assert_eq!(n.code, ErrorCode::SendHoldTimerExpired);
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Closed {
+            reason: DownReason::SendHoldTimerExpired,
+            was_established: true,
+            ..
+        }
+    )));
+}
