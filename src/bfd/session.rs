@@ -96,6 +96,8 @@ pub struct Session {
     last_tx: Option<Instant>,
     /// Fraction of the transmit interval drawn for the next periodic packet.
     jitter: f64,
+    /// A state change the peer has not been told yet.
+    announce: bool,
     /// When the last packet that counts for the Detection Time arrived.
     last_rx: Option<Instant>,
     timers: Timers,
@@ -122,6 +124,7 @@ impl Session {
             rx_in_effect: cfg.required_min_rx,
             last_tx: None,
             jitter: 1.0,
+            announce: false,
             last_rx: None,
             timers: Timers::default(),
             rng: SmallRng::seed_from_u64(cfg.jitter_seed),
@@ -333,15 +336,22 @@ impl Session {
         });
         // Not waiting for the periodic timer: the peer acts on our state, and
         // at the slow rate it would wait up to a second (FRR's bfdd sends at
-        // once on a state change too). Still never faster than the peer's
-        // Required Min RX allows, and never when it asked for no packets.
-        let spaced = self
-            .last_tx
-            .is_none_or(|last| now.saturating_duration_since(last) >= self.remote_min_rx);
-        if spaced && !self.remote_min_rx.is_zero() {
+        // once on a state change too). Still never sooner after the previous
+        // packet than the peer's Required Min RX allows: then it goes out as
+        // soon as that has passed (see `reschedule`).
+        self.announce = true;
+        if self.announce_due(now).is_some_and(|at| at <= now) {
             out.push(Output::Transmit(self.packet(false)));
             self.sent(now);
         }
+    }
+
+    /// When a pending state change may be sent (`now` if nothing was sent yet).
+    fn announce_due(&self, now: Instant) -> Option<Instant> {
+        if !self.announce || self.remote_min_rx.is_zero() {
+            return None;
+        }
+        Some(self.last_tx.map_or(now, |last| last + self.remote_min_rx))
     }
 
     /// RFC 5880 6.8.3: the slow rate while not Up, the configured timers once
@@ -385,6 +395,7 @@ impl Session {
     /// Records a transmission at `now` and draws the next jitter.
     fn sent(&mut self, now: Instant) {
         self.last_tx = Some(now);
+        self.announce = false;
         // RFC 5880 6.8.7: "the interval MUST be reduced by a random value of
         // 0 to 25%"; with bfd.DetectMult 1, "no more than 90% of the
         // negotiated transmission interval, and MUST be no less than 75%".
@@ -414,10 +425,14 @@ impl Session {
 
     /// Recomputes both deadlines from the state variables.
     fn reschedule(&mut self, now: Instant) {
-        let transmit = self.periodic_transmission().then(|| match self.last_tx {
+        let periodic = self.periodic_transmission().then(|| match self.last_tx {
             Some(last) => last + self.transmit_interval().mul_f64(self.jitter),
             None => now,
         });
+        let transmit = match (periodic, self.announce_due(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.timers.set(Timer::Transmit, transmit);
         let detect = match (self.last_rx, self.detection_time()) {
             (Some(last), Some(time)) => Some(last + time),

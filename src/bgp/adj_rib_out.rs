@@ -6,13 +6,14 @@
 //! and deterministic: the same inputs give the same bytes.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
 
 use crate::bgp::wire::{
-    self, Afi, AsPath, DecodeOptions, Family, Message, Origin, PathAttribute, Safi, Update,
+    self, Afi, AsPath, DecodeOptions, Family, Message, MpNextHop, Origin, PathAttribute, Safi,
+    Update,
 };
 use crate::vip::{DesiredSet, VipRoute};
 
@@ -31,6 +32,9 @@ pub struct PeerRouting {
     pub extended_nexthop_ipv4: bool,
     pub next_hop_v4: Option<Ipv4Addr>,
     pub next_hop_v6: Option<Ipv6Addr>,
+    /// RFC 2545 3: our link-local address, sent beside the global IPv6 next
+    /// hop when the peer shares the link.
+    pub next_hop_v6_link_local: Option<Ipv6Addr>,
 }
 
 impl PeerRouting {
@@ -46,7 +50,7 @@ impl PeerRouting {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Outbound {
     family: Family,
-    next_hop: IpAddr,
+    next_hop: MpNextHop,
     attributes: Vec<PathAttribute>,
 }
 
@@ -173,10 +177,10 @@ impl AdjRibOut {
             }
         }
         for (o, prefixes) in &groups {
-            out.extend(wire::pack_announce(
+            out.extend(wire::pack_announce_with_next_hop(
                 &o.attributes,
                 o.family,
-                o.next_hop,
+                &o.next_hop,
                 prefixes,
                 opts,
             ));
@@ -192,15 +196,19 @@ impl AdjRibOut {
 
     fn outbound(&self, route: &VipRoute) -> Result<Outbound, &'static str> {
         let p = &self.peer;
+        let v6 = |global| MpNextHop::Ipv6 {
+            global,
+            link_local: p.next_hop_v6_link_local,
+        };
         let (family, next_hop) = match route.prefix {
             IpNet::V4(_) => {
                 if !p.ipv4_unicast {
                     return Err("the peer did not negotiate IPv4 unicast");
                 }
                 match (p.next_hop_v4, p.next_hop_v6) {
-                    (Some(v4), _) => (Family::Ipv4Unicast, IpAddr::V4(v4)),
-                    (None, Some(v6)) if p.extended_nexthop_ipv4 => {
-                        (Family::Ipv4Unicast, IpAddr::V6(v6))
+                    (Some(v4), _) => (Family::Ipv4Unicast, MpNextHop::Ipv4(v4)),
+                    (None, Some(global)) if p.extended_nexthop_ipv4 => {
+                        (Family::Ipv4Unicast, v6(global))
                     }
                     _ => {
                         return Err(
@@ -214,7 +222,7 @@ impl AdjRibOut {
                     return Err("the peer did not negotiate IPv6 unicast");
                 }
                 match p.next_hop_v6 {
-                    Some(v6) => (Family::Ipv6Unicast, IpAddr::V6(v6)),
+                    Some(global) => (Family::Ipv6Unicast, v6(global)),
                     None => {
                         return Err(
                             "no IPv6 next hop for this session (set next_hop_ipv6 or give the interface a global IPv6 address)",
@@ -297,6 +305,7 @@ mod tests {
             extended_nexthop_ipv4: false,
             next_hop_v4: Some("10.255.1.2".parse().unwrap()),
             next_hop_v6: Some("fd00:255:1::2".parse().unwrap()),
+            next_hop_v6_link_local: None,
         }
     }
 
@@ -559,5 +568,24 @@ mod tests {
         assert_eq!(updates.len(), 1);
         assert!(updates[0].mp_reach().is_some());
         assert_eq!(rib.advertised_count(), 2);
+    }
+
+    #[test]
+    fn an_on_link_peer_gets_the_link_local_next_hop_too() {
+        let p = PeerRouting {
+            next_hop_v6_link_local: Some("fe80::2".parse().unwrap()),
+            ..peer(true)
+        };
+        let mut rib = AdjRibOut::new(p.clone());
+        let u = &decode(&rib.sync(&set(&[vip("fd00:198:18::10/128")])), &p)[0];
+        let mp = u.mp_reach().expect("MP_REACH_NLRI");
+        // RFC 2545 3: 32 octets, global then link-local.
+        assert_eq!(
+            mp.next_hop,
+            MpNextHop::Ipv6 {
+                global: "fd00:255:1::2".parse().unwrap(),
+                link_local: Some("fe80::2".parse().unwrap()),
+            }
+        );
     }
 }

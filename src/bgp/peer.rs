@@ -519,6 +519,7 @@ impl PeerTask {
                 .store(send_hold.as_millis() as u64, Ordering::Relaxed);
         }
         let (next_hop_v4, next_hop_v6) = next_hops(&self.cfg, &n);
+        let next_hop_v6_link_local = on_link_link_local(n.local.ip(), n.remote.ip());
         info!(
             remote_as = n.peer_asn,
             peer_id = %n.peer_id,
@@ -537,6 +538,7 @@ impl PeerTask {
             extended_nexthop_ipv4: n.extended_nexthop_ipv4,
             next_hop_v4,
             next_hop_v6,
+            next_hop_v6_link_local,
         });
         let desired = self.desired.borrow_and_update().clone();
         let msgs = rib.initial(&desired);
@@ -693,6 +695,38 @@ fn next_hops(cfg: &PeerConfig, n: &Negotiated) -> (Option<Ipv4Addr>, Option<Ipv6
         }),
     });
     (v4, v6)
+}
+
+/// RFC 2545 3: when the peer shares the link (its address is inside one of
+/// the prefixes of the interface that holds `local`), our link-local address
+/// on that interface.
+fn on_link_link_local(local: IpAddr, remote: IpAddr) -> Option<Ipv6Addr> {
+    let addrs = if_addrs::get_if_addrs().ok()?;
+    let name = addrs.iter().find(|i| i.ip() == local)?.name.clone();
+    let on_link = addrs
+        .iter()
+        .filter(|i| i.name == name)
+        .any(|i| match (&i.addr, remote) {
+            (if_addrs::IfAddr::V4(a), IpAddr::V4(r)) => {
+                let mask = u32::from(a.netmask);
+                mask != u32::MAX && u32::from(a.ip) & mask == u32::from(r) & mask
+            }
+            (if_addrs::IfAddr::V6(a), IpAddr::V6(r)) => {
+                let mask = u128::from(a.netmask);
+                mask != u128::MAX && u128::from(a.ip) & mask == u128::from(r) & mask
+            }
+            _ => false,
+        });
+    if !on_link {
+        return None;
+    }
+    addrs
+        .iter()
+        .filter(|i| i.name == name)
+        .find_map(|i| match i.ip() {
+            IpAddr::V6(a) if is_link_local(&a) => Some(a),
+            _ => None,
+        })
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
