@@ -249,6 +249,14 @@ impl Deployment {
 }
 
 fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
+    // FRR's `daemons` file may turn on bfdd, which the FRR node then starts.
+    let bfdd = def
+        .binds
+        .iter()
+        .map(|bind| bind_source(bind))
+        .filter(|source| source.file_name().is_some_and(|f| f == "daemons"))
+        .filter_map(|source| fs::read_to_string(source).ok())
+        .any(|text| text.lines().any(|l| l.trim() == "bfdd=yes"));
     let mut daemon = Daemon::None;
     let mut frr_daemons_file = None;
     for bind in &def.binds {
@@ -266,7 +274,9 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
         let found = match file_name.as_str() {
             "vipd.toml" => Daemon::Vipd(Vipd::new(ns.clone(), node, source)),
             "bird.conf" => Daemon::Router(Box::new(Bird::new(ns.clone(), node, source))),
-            "frr.conf" => Daemon::Router(Box::new(Frr::new(ns.clone(), node, source))),
+            "frr.conf" => {
+                Daemon::Router(Box::new(Frr::new(ns.clone(), node, source).with_bfdd(bfdd)))
+            }
             "gobgpd.toml" => Daemon::Router(Box::new(Gobgp::new(ns.clone(), node, source))),
             "daemons" => {
                 frr_daemons_file = Some(source);

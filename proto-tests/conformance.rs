@@ -26,7 +26,8 @@
 //! At the end the table (case | expected | observed | result) is printed
 //! and written to `<target>/tmp/conformance.md`, followed by the details of
 //! every deviation. Run as root: `cargo test --test proto conformance`.
-//! `VIPD_CONFORMANCE=<text>` runs only the rows whose name contains text.
+//! `VIPD_CONFORMANCE=a,b,-c` runs only the rows whose name contains `a` or
+//! `b` and not `c` (e.g. `-stops_reading` skips the 8-minute scenario).
 //!
 //! Every row's bytes are also a seed in `fuzz/regressions/`; the test
 //! `conformance_cases_are_regression_seeds` keeps them in step
@@ -76,10 +77,19 @@ impl Job {
 fn conformance_table() {
     crate::harness::require_root();
     let filter = std::env::var("VIPD_CONFORMANCE").unwrap_or_default();
+    let (exclude, include): (Vec<&str>, Vec<&str>) = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .partition(|t| t.starts_with('-'));
+    let wanted = |name: &str| {
+        (include.is_empty() || include.iter().any(|t| name.contains(t)))
+            && !exclude.iter().any(|t| name.contains(&t[1..]))
+    };
     // The long scenario first, so the short rows run beside it.
     let jobs: Vec<Job> = std::iter::once(Job::Stall)
         .chain(cases::all().into_iter().map(Job::Case))
-        .filter(|j| j.name().contains(&filter))
+        .filter(|j| wanted(j.name()))
         .collect();
     assert!(!jobs.is_empty(), "no conformance case matches {filter:?}");
     let total = jobs.len();

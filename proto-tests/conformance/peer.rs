@@ -36,7 +36,6 @@ pub enum Event {
 pub struct RawPeer {
     stream: TcpStream,
     rx: Vec<u8>,
-    pub local: Ipv4Addr,
     last_sent: Instant,
     /// Once Established: send a KEEPALIVE whenever this long has passed
     /// without sending anything, so vipd's hold timer never fires while
@@ -85,7 +84,6 @@ impl RawPeer {
         Ok(RawPeer {
             stream,
             rx: Vec::new(),
-            local,
             last_sent: Instant::now(),
             keepalive_every: None,
             transcript: Vec::new(),

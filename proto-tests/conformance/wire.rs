@@ -23,7 +23,6 @@ const MARKER: [u8; 16] = [0xff; 16];
 /// Attribute flags (RFC 4271 4.3).
 pub const OPTIONAL: u8 = 0x80;
 pub const TRANSITIVE: u8 = 0x40;
-pub const PARTIAL: u8 = 0x20;
 pub const EXTENDED: u8 = 0x10;
 /// Well-known: transitive, not optional.
 pub const WELL_KNOWN: u8 = TRANSITIVE;

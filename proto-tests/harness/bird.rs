@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::lab::Netns;
-use super::router::{Origin, RouteEntry, Router, RouterKind};
+use super::router::{BfdSession, Origin, RouteEntry, Router, RouterKind};
 use super::{require_binary, wait_until};
 
 const BIRD: &str = "/usr/sbin/bird";
@@ -127,6 +127,33 @@ impl Router for Bird {
     fn log(&self) -> String {
         self.ns.lab().read_log(&format!("{}-bird", self.name))
     }
+
+    fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {
+        let text = self.birdc(&["show", "bfd", "sessions"])?;
+        Ok(parse_bfd_sessions(&text)
+            .into_iter()
+            .find(|(addr, _)| *addr == neighbor)
+            .map(|(_, session)| session))
+    }
+}
+
+/// Parses `show bfd sessions`: under each `bfd1:` header, one line per
+/// session: `IP-address  interface  State  Since  Interval  Timeout`.
+fn parse_bfd_sessions(text: &str) -> Vec<(IpAddr, BfdSession)> {
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let addr = words.first()?.split('%').next()?.parse().ok()?;
+            let state = words.get(2)?.to_string();
+            Some((
+                addr,
+                BfdSession {
+                    state,
+                    detail: line.trim().to_string(),
+                },
+            ))
+        })
+        .collect()
 }
 
 fn path_str(path: &std::path::Path) -> Result<&str, String> {

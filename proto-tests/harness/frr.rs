@@ -1,5 +1,6 @@
-//! FRR: zebra + bgpd with a pathspace (`-N`) unique to the lab, so
-//! `vtysh -N <pathspace>` reaches exactly these daemons. The integrated config
+//! FRR: zebra + bgpd (+ bfdd when the node's `daemons` file enables it) with
+//! a pathspace (`-N`) unique to the lab, so `vtysh -N <pathspace>` reaches
+//! exactly these daemons. The integrated config
 //! (frr.conf) is applied with `vtysh -f` once both daemons answer, the way
 //! `vtysh -b` applies it at boot in the FRR container.
 //!
@@ -15,11 +16,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::lab::Netns;
-use super::router::{Origin, RouteEntry, Router, RouterKind};
+use super::router::{BfdSession, Origin, RouteEntry, Router, RouterKind};
 use super::{require_binary, wait_until};
 
 const ZEBRA: &str = "/usr/lib/frr/zebra";
 const BGPD: &str = "/usr/lib/frr/bgpd";
+const BFDD: &str = "/usr/lib/frr/bfdd";
 const VTYSH: &str = "/usr/bin/vtysh";
 const RUN_ROOT: &str = "/var/run/frr";
 const START_DEADLINE: Duration = Duration::from_secs(20);
@@ -31,6 +33,9 @@ pub struct Frr {
     pathspace: String,
     zebra: Option<u32>,
     bgpd: Option<u32>,
+    /// Start bfdd too (`bfdd=yes` in the node's `daemons` file).
+    with_bfdd: bool,
+    bfdd: Option<u32>,
 }
 
 impl Frr {
@@ -50,7 +55,19 @@ impl Frr {
             pathspace: format!("{id}{node}"),
             zebra: None,
             bgpd: None,
+            with_bfdd: false,
+            bfdd: None,
         }
+    }
+
+    /// Also runs bfdd, between zebra and bgpd (bgpd's BFD requests reach
+    /// bfdd through zebra).
+    pub fn with_bfdd(mut self, on: bool) -> Frr {
+        if on {
+            require_binary(BFDD, "frr");
+        }
+        self.with_bfdd = on;
+        self
     }
 
     /// Runs one vtysh command against this FRR and returns its stdout.
@@ -132,6 +149,21 @@ impl Router for Frr {
             }
         })
         .map_err(|e| format!("FRR {} zebra did not start: {e}", self.name))?;
+        if self.with_bfdd {
+            let bfdd = self.spawn_daemon(BFDD, "bfdd")?;
+            self.bfdd = Some(bfdd);
+            wait_until(START_DEADLINE, || {
+                if !lab.is_running(bfdd) {
+                    return Err("bfdd exited; see its log".to_string());
+                }
+                if run_dir.join("bfdd.vty").exists() {
+                    Ok(())
+                } else {
+                    Err("bfdd.vty not there yet".to_string())
+                }
+            })
+            .map_err(|e| format!("FRR {} bfdd did not start: {e}", self.name))?;
+        }
         let bgpd = self.spawn_daemon(BGPD, "bgpd")?;
         self.bgpd = Some(bgpd);
         wait_until(START_DEADLINE, || {
@@ -161,7 +193,8 @@ impl Router for Frr {
     }
 
     fn stop(&mut self) -> Result<(), String> {
-        for pid in [self.bgpd.take(), self.zebra.take()].into_iter().flatten() {
+        let daemons = [self.bgpd.take(), self.bfdd.take(), self.zebra.take()];
+        for pid in daemons.into_iter().flatten() {
             self.ns.lab().stop(pid);
         }
         Ok(())
@@ -212,7 +245,32 @@ impl Router for Frr {
     fn log(&self) -> String {
         let lab = self.ns.lab();
         lab.read_log(&format!("{}-zebra", self.name))
+            + &lab.read_log(&format!("{}-bfdd", self.name))
             + &lab.read_log(&format!("{}-bgpd", self.name))
+    }
+
+    fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {
+        let peers = self.vtysh_json("show bfd peers json")?;
+        let Some(peer) = peers.as_array().into_iter().flatten().find(|p| {
+            p.get("peer")
+                .and_then(Value::as_str)
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                == Some(neighbor)
+        }) else {
+            return Ok(None);
+        };
+        let status = peer.get("status").and_then(Value::as_str).unwrap_or("");
+        let state = match status {
+            "up" => "Up",
+            "down" => "Down",
+            "init" => "Init",
+            "shutdown" | "adm-down" => "AdminDown",
+            other => other,
+        };
+        Ok(Some(BfdSession {
+            state: state.to_string(),
+            detail: peer.to_string(),
+        }))
     }
 }
 

@@ -24,7 +24,7 @@ pub use expect::{ExpectedRoute, check_absent};
 pub use frr::Frr;
 pub use gobgp::Gobgp;
 pub use lab::{Lab, Netns};
-pub use router::{Origin, Router, RouterKind};
+pub use router::{BfdSession, Origin, Router, RouterKind};
 pub use vipd::{Vipd, check as vipd_check, field, parse_debug_duration};
 
 /// How often [`wait_until`] re-runs its check.

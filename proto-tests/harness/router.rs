@@ -109,6 +109,23 @@ pub trait Router {
     fn describe_session(&self, neighbor: IpAddr) -> Result<String, String>;
     /// Everything the router's daemons logged so far.
     fn log(&self) -> String;
+    /// The router's BFD session with `neighbor`, from its own CLI; `None`
+    /// if it has none.
+    fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {
+        Err(format!(
+            "{}: the harness does not read BFD sessions from it ({neighbor})",
+            self.kind()
+        ))
+    }
+}
+
+/// A BFD session as a router shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BfdSession {
+    /// `Up`, `Down`, `Init` or `AdminDown`, whatever the router's spelling.
+    pub state: String,
+    /// The router's own words (its CLI line or JSON), for messages.
+    pub detail: String,
 }
 
 /// Splits `a:b` / `(a,b)` / `(a, b, c)` style community text into numbers.

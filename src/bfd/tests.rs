@@ -71,17 +71,41 @@ fn started(t0: Instant) -> Session {
     s
 }
 
-/// A session brought Up by a scripted peer, whose Poll for the fast timers
-/// the peer has answered, and which the peer polled to its fast rate too.
+/// Runs the session's timers up to `until`; the packets it sent, and when.
+fn run(s: &mut Session, until: Instant) -> Vec<(Instant, ControlPacket)> {
+    let mut sent = Vec::new();
+    while let Some(at) = s.poll_timeout().filter(|t| *t <= until) {
+        sent.extend(
+            transmitted(&s.handle_timeout(at))
+                .into_iter()
+                .map(|p| (at, p)),
+        );
+    }
+    sent
+}
+
+/// A session that a scripted peer brought Up before `t0`: our Poll for the
+/// fast timers is answered, and at `t0` the peer polls to its own fast rate.
 fn up(t0: Instant) -> Session {
-    let mut s = started(t0);
-    s.handle(t0, Input::Received(from_peer(State::Down, 0, false)));
-    s.handle(t0, Input::Received(from_peer(State::Up, OURS, false)));
+    let start = t0 - ms(500);
+    let mut s = started(start);
+    s.handle(
+        start + ms(10),
+        Input::Received(from_peer(State::Down, 0, false)),
+    );
+    run(&mut s, start + ms(60));
+    s.handle(
+        start + ms(60),
+        Input::Received(from_peer(State::Up, OURS, false)),
+    );
+    let sent = run(&mut s, start + ms(110));
+    assert!(sent.iter().any(|(_, p)| p.state == State::Up && p.poll));
     let answer = ControlPacket {
         final_: true,
         ..from_peer(State::Up, OURS, false)
     };
-    s.handle(t0, Input::Received(answer));
+    s.handle(start + ms(110), Input::Received(answer));
+    run(&mut s, t0);
     let poll = ControlPacket {
         poll: true,
         ..from_peer(State::Up, OURS, true)
@@ -123,13 +147,19 @@ fn three_way_handshake_down_init_up() {
     assert_eq!(init[0].your_discriminator, THEIRS);
     assert!(!init[0].poll);
 
-    // The peer says Up: we are Up, and poll to move to the fast timers.
+    // The peer says Up: we are Up, and poll to move to the fast timers. We
+    // just sent Init and the peer wants 50 ms between packets: the news goes
+    // out within 50 ms of the Init (sooner if the jittered fast interval
+    // comes first).
     let out = s.handle(
         t0 + ms(310),
         Input::Received(from_peer(State::Up, OURS, false)),
     );
     assert_eq!(changes(&out), [BfdState::Up]);
-    let up = transmitted(&out);
+    assert_eq!(transmitted(&out), []);
+    let at = s.poll_timeout().expect("a packet is due");
+    assert!(at > t0 + ms(310) && at <= t0 + ms(350), "{:?}", at - t0);
+    let up = transmitted(&s.handle_timeout(at));
     assert_eq!(up.len(), 1);
     assert_eq!(up[0].state, State::Up);
     assert!(up[0].poll, "the switch to the fast rate is a Poll Sequence");
@@ -282,9 +312,13 @@ fn a_peer_signalling_admin_down_takes_the_session_down_with_diag_3() {
             diag: Diag::NeighborSignaledSessionDown
         }]
     );
-    assert_eq!(transmitted(&out)[0].diag, Diag::NeighborSignaledSessionDown);
+    // Told within the peer's Required Min RX, not at the slow rate.
+    let (at, told) = run(&mut s, t0 + ms(60)).remove(0);
+    assert!(at <= t0 + ms(50), "told {:?} late", at - t0);
+    assert_eq!(told.state, State::Down);
+    assert_eq!(told.diag, Diag::NeighborSignaledSessionDown);
     // More AdminDown packets change nothing: Down stays Down.
-    let out = s.handle(t0 + ms(20), Input::Received(admin_down));
+    let out = s.handle(t0 + ms(70), Input::Received(admin_down));
     assert_eq!(changes(&out), []);
 }
 
@@ -488,13 +522,17 @@ fn admin_down_sends_diag_7_and_ignores_the_peer() {
     let mut s = up(t0);
     let out = s.handle(t0 + ms(1), Input::AdminDown(Diag::AdministrativelyDown));
     assert_eq!(changes(&out), [BfdState::AdminDown]);
-    let sent = transmitted(&out);
+    let sent: Vec<ControlPacket> = run(&mut s, t0 + ms(60))
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(sent.len(), 1, "one AdminDown, then the slow rate");
     assert_eq!(sent[0].state, State::AdminDown);
     assert_eq!(sent[0].diag, Diag::AdministrativelyDown);
     // Not Up: the slow rate, and no detection any more.
     assert_eq!(sent[0].desired_min_tx_us, 1_000_000);
     let out = s.handle(
-        t0 + ms(2),
+        t0 + ms(70),
         Input::Received(from_peer(State::Up, OURS, true)),
     );
     assert_eq!(out, []);

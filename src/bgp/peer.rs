@@ -520,6 +520,7 @@ impl PeerTask {
         }
         let (next_hop_v4, next_hop_v6) = next_hops(&self.cfg, &n);
         let next_hop_v6_link_local = on_link_link_local(n.local.ip(), n.remote.ip());
+
         info!(
             remote_as = n.peer_asn,
             peer_id = %n.peer_id,
@@ -527,6 +528,7 @@ impl PeerTask {
             local = %n.local,
             ?next_hop_v4,
             ?next_hop_v6,
+            ?next_hop_v6_link_local,
             "session established"
         );
         let mut rib = AdjRibOut::new(PeerRouting {
@@ -720,13 +722,25 @@ fn on_link_link_local(local: IpAddr, remote: IpAddr) -> Option<Ipv6Addr> {
     if !on_link {
         return None;
     }
-    addrs
-        .iter()
-        .filter(|i| i.name == name)
-        .find_map(|i| match i.ip() {
-            IpAddr::V6(a) if is_link_local(&a) => Some(a),
-            _ => None,
-        })
+    // getifaddrs (and so if_addrs) leaves link-local addresses out; the
+    // kernel lists every IPv6 address in /proc/net/if_inet6.
+    let table = std::fs::read_to_string("/proc/net/if_inet6").ok()?;
+    link_local_in(&table, &name)
+}
+
+/// The first link-local address of interface `name` in the text of
+/// /proc/net/if_inet6 (`ADDRESS IFINDEX PREFIXLEN SCOPE FLAGS NAME` per line,
+/// the address as 32 hex digits).
+fn link_local_in(table: &str, name: &str) -> Option<Ipv6Addr> {
+    table.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (hex, ifname) = (fields.first()?, fields.get(5)?);
+        if *ifname != name || hex.len() != 32 {
+            return None;
+        }
+        let a = Ipv6Addr::from(u128::from_str_radix(hex, 16).ok()?);
+        is_link_local(&a).then_some(a)
+    })
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
@@ -792,4 +806,35 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(64)?;
     TcpListener::from_std(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_local_is_read_from_the_kernel_address_table() {
+        let table = "\
+fd00025500090000000000000000000002 03 40 00 80     eth1
+fe8000000000000018d895fffe0a9644 03 40 20 80     eth1
+00000000000000000000000000000001 01 80 10 80       lo
+";
+        assert_eq!(
+            link_local_in(table, "eth1"),
+            Some("fe80::18d8:95ff:fe0a:9644".parse().unwrap())
+        );
+        assert_eq!(link_local_in(table, "lo"), None);
+        assert_eq!(link_local_in(table, "eth9"), None);
+    }
+
+    #[test]
+    fn dual_stack_sockets_report_ipv4_peers_unmapped() {
+        let mapped: SocketAddr = "[::ffff:10.255.1.1]:179".parse().unwrap();
+        assert_eq!(
+            unmap(mapped),
+            "10.255.1.1:179".parse::<SocketAddr>().unwrap()
+        );
+        let v6: SocketAddr = "[fd00::1]:179".parse().unwrap();
+        assert_eq!(unmap(v6), v6);
+    }
 }

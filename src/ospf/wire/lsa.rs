@@ -289,6 +289,21 @@ pub(crate) fn is_known_type(version: Version, t: u16) -> bool {
     }
 }
 
+/// The OSPFv3 LS types RFC 5340 defines.
+pub(crate) fn is_v3_known(t: u16) -> bool {
+    matches!(
+        t,
+        ls_type::V3_ROUTER
+            | ls_type::V3_NETWORK
+            | ls_type::V3_INTER_AREA_PREFIX
+            | ls_type::V3_INTER_AREA_ROUTER
+            | ls_type::V3_AS_EXTERNAL
+            | ls_type::V3_NSSA
+            | ls_type::V3_LINK
+            | ls_type::V3_INTRA_AREA_PREFIX
+    )
+}
+
 /// An LSA body, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LsaBody {
