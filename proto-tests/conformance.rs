@@ -20,8 +20,10 @@
 //! 4. the sentinel saw no gap in KEEPALIVEs, no withdrawal, and still gets
 //!    every VIP; vipd still runs and exits 0 on SIGTERM.
 //!
-//! Plus one scenario row, `stall.rs`: a peer that stops reading (RFC 9687),
-//! which waits as long as the RFC's default Send Hold Time (8 minutes).
+//! Plus two scenario rows in `flood.rs`: a ROUTE-REFRESH burst that must not
+//! starve the other session, and a peer that stops reading (RFC 9687), which
+//! waits as long as the RFC's default Send Hold Time (8 minutes) unless vipd
+//! lets the test configure a shorter one.
 //!
 //! At the end the table (case | expected | observed | result) is printed
 //! and written to `<target>/tmp/conformance.md`, followed by the details of
@@ -34,12 +36,12 @@
 //! (`VIPD_UPDATE_REGRESSIONS=1` rewrites them).
 
 mod cases;
+mod flood;
 mod node;
 mod peer;
 mod report;
 mod run;
 mod sentinel;
-mod stall;
 mod wire;
 
 use std::collections::VecDeque;
@@ -54,6 +56,9 @@ const MAX_PARALLEL: usize = 8;
 
 enum Job {
     Case(cases::Case),
+    /// `flood.rs`: a ROUTE-REFRESH burst from a peer that reads.
+    Burst,
+    /// `flood.rs`: a peer that stops reading (RFC 9687).
     Stall,
 }
 
@@ -61,14 +66,16 @@ impl Job {
     fn name(&self) -> &str {
         match self {
             Job::Case(c) => c.name,
-            Job::Stall => stall::NAME,
+            Job::Burst => flood::BURST,
+            Job::Stall => flood::STALL,
         }
     }
 
     fn run(&self) -> Row {
         match self {
             Job::Case(c) => run::run(c),
-            Job::Stall => stall::run(),
+            Job::Burst => flood::burst(),
+            Job::Stall => flood::stops_reading(),
         }
     }
 }
@@ -86,8 +93,9 @@ fn conformance_table() {
         (include.is_empty() || include.iter().any(|t| name.contains(t)))
             && !exclude.iter().any(|t| name.contains(&t[1..]))
     };
-    // The long scenario first, so the short rows run beside it.
-    let jobs: Vec<Job> = std::iter::once(Job::Stall)
+    // The long scenarios first, so the short rows run beside them.
+    let jobs: Vec<Job> = [Job::Stall, Job::Burst]
+        .into_iter()
         .chain(cases::all().into_iter().map(Job::Case))
         .filter(|j| wanted(j.name()))
         .collect();

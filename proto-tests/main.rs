@@ -24,6 +24,7 @@ mod harness;
 mod interop;
 
 mod announce_matrix;
+mod bfd_router_notices_a_frozen_or_cut_off_node;
 mod collision_both_connect;
 mod config_check;
 mod conformance;
@@ -31,6 +32,7 @@ mod harness_routers_peer_with_each_other;
 mod router_restart_reconnects;
 mod shutdown_withdraws;
 mod silent_router_hold_timer;
+mod vip_address_on_interface;
 
 use std::net::IpAddr;
 

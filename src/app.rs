@@ -29,6 +29,7 @@ use crate::bgp::peer::{self, InboundMap, PeerStatus, PeerStop};
 use crate::bgp::wire::CeaseSubcode;
 use crate::config::{self, CheckPolicy, Config, ConfigErrors, OnFail, PeerConfig, VipConfig};
 use crate::health;
+use crate::vip::address::{AddressError, Addresses};
 use crate::vip::state::{CheckSpec, Policy, VipInput, VipMachine, VipSpec, VipStatus};
 use crate::vip::task::{self as vip_task, VipCommand};
 use crate::vip::{Originator, VipRoute};
@@ -45,6 +46,8 @@ pub enum RunError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot put the VIP addresses in place: {0}")]
+    Address(#[from] AddressError),
 }
 
 /// Requests from the control socket and from signals.
@@ -97,7 +100,7 @@ pub async fn run_with(
     options: RunOptions,
     shutdown: impl Future<Output = String>,
 ) -> Result<(), RunError> {
-    let mut daemon = Daemon::start(config, options.config_path)?;
+    let mut daemon = Daemon::start(config, options.config_path).await?;
     let mut control = options.control;
     tokio::pin!(shutdown);
     let reason = loop {
@@ -139,10 +142,24 @@ struct Daemon {
     vip_task: JoinHandle<()>,
     health: health::Checks,
     checks: watch::Receiver<health::StatusMap>,
+    /// VIP addresses vipd put on interfaces (`[[vip]] interface`).
+    addresses: Option<Addresses>,
 }
 
 impl Daemon {
-    fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, RunError> {
+    async fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, RunError> {
+        // Addresses first: a VIP is never announced before this node accepts
+        // packets for it.
+        let mut addresses = None;
+        for v in &config.vips {
+            if let Some(ifname) = &v.interface {
+                let a = match addresses.as_mut() {
+                    Some(a) => a,
+                    None => addresses.insert(Addresses::new()?),
+                };
+                a.ensure(ifname, v.prefix).await?;
+            }
+        }
         let originator = Originator::new();
         let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
         let inbound: InboundMap = Arc::new(RwLock::new(HashMap::new()));
@@ -194,6 +211,7 @@ impl Daemon {
             vip_task,
             health,
             checks,
+            addresses,
         };
         for p in daemon.config.peers.clone() {
             daemon.start_peer(p);
@@ -418,6 +436,7 @@ impl Daemon {
                 report.changes.push(format!("check {name} removed"));
             }
         }
+        self.reload_addresses(&new, &mut report).await;
         let _ = self.vip_tx.send(VipCommand::Reconfigure {
             vips: new.vips.iter().map(vip_spec).collect(),
             checks: check_specs(&new),
@@ -430,6 +449,47 @@ impl Daemon {
             info!(%change, "reload");
         }
         Ok(report)
+    }
+
+    /// New VIPs get their address before they can be announced; a removed
+    /// VIP's address goes (its withdrawal is sent by the VIP task first).
+    async fn reload_addresses(&mut self, new: &Config, report: &mut ReloadReport) {
+        let old: BTreeMap<IpNet, Option<String>> = self
+            .config
+            .vips
+            .iter()
+            .map(|v| (v.prefix, v.interface.clone()))
+            .collect();
+        for v in &new.vips {
+            let Some(ifname) = &v.interface else { continue };
+            if old.get(&v.prefix) == Some(&v.interface) {
+                continue;
+            }
+            let a = match self.addresses.as_mut() {
+                Some(a) => a,
+                None => match Addresses::new() {
+                    Ok(a) => self.addresses.insert(a),
+                    Err(e) => {
+                        report.changes.push(format!("VIP {}: {e}", v.prefix));
+                        continue;
+                    }
+                },
+            };
+            if let Err(e) = a.ensure(ifname, v.prefix).await {
+                report.changes.push(format!("VIP {}: {e}", v.prefix));
+            }
+        }
+        for (prefix, interface) in &old {
+            let kept = new
+                .vips
+                .iter()
+                .any(|v| v.prefix == *prefix && v.interface == *interface);
+            if interface.is_some() && !kept {
+                if let Some(a) = self.addresses.as_mut() {
+                    a.remove(*prefix).await;
+                }
+            }
+        }
     }
 
     async fn stop(mut self, reason: String) {
@@ -461,6 +521,11 @@ impl Daemon {
         };
         if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
             warn!("some sessions did not close in time");
+        }
+        // Only now, with every withdrawal sent and every drain over: packets
+        // already on their way were still accepted until here.
+        if let Some(a) = self.addresses.as_mut() {
+            a.remove_all().await;
         }
         info!("stopped");
     }

@@ -121,14 +121,28 @@ impl Node {
 
     /// A TCP connection from `kind`'s address to vipd.
     pub fn connect(&self, kind: PeerKind) -> Result<RawPeer, String> {
-        RawPeer::connect(&self.ns.name, kind.address(), Node::server())
+        self.connect_with(kind, None)
+    }
+
+    /// [`Node::connect`] with our receive buffer set to `rcvbuf` octets.
+    pub fn connect_with(&self, kind: PeerKind, rcvbuf: Option<usize>) -> Result<RawPeer, String> {
+        RawPeer::connect(&self.ns.name, kind.address(), Node::server(), rcvbuf)
             .map_err(|e| format!("{} cannot connect to vipd: {e}", kind.name()))
     }
 
     /// A well-behaved session as `kind`, up to the end of vipd's initial
     /// table (End-of-RIB for IPv4 and IPv6); returns the table.
     pub fn establish(&self, kind: PeerKind) -> Result<(RawPeer, Vec<IpNet>), String> {
-        let mut peer = self.connect(kind)?;
+        self.establish_with(kind, None)
+    }
+
+    /// [`Node::establish`] with our receive buffer set to `rcvbuf` octets.
+    pub fn establish_with(
+        &self,
+        kind: PeerKind,
+        rcvbuf: Option<usize>,
+    ) -> Result<(RawPeer, Vec<IpNet>), String> {
+        let mut peer = self.connect_with(kind, rcvbuf)?;
         let step = |what: &str, e: String| format!("{}: {what}: {e}", kind.name());
         peer.expect(wire::OPEN, REPLY_DEADLINE)
             .map_err(|e| step("waiting for vipd's OPEN", e))?;

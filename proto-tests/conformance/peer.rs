@@ -68,14 +68,23 @@ where
 }
 
 impl RawPeer {
-    /// Connects from `local` (any port) to vipd at `server`, inside `ns`.
-    pub fn connect(ns: &str, local: Ipv4Addr, server: SocketAddr) -> io::Result<RawPeer> {
+    /// Connects from `local` (any port) to vipd at `server`, inside `ns`;
+    /// `rcvbuf` shrinks our receive buffer (and so the window vipd sees).
+    pub fn connect(
+        ns: &str,
+        local: Ipv4Addr,
+        server: SocketAddr,
+        rcvbuf: Option<usize>,
+    ) -> io::Result<RawPeer> {
         let stream = in_netns(ns, move || {
             let socket = socket2::Socket::new(
                 socket2::Domain::IPV4,
                 socket2::Type::STREAM,
                 Some(socket2::Protocol::TCP),
             )?;
+            if let Some(size) = rcvbuf {
+                socket.set_recv_buffer_size(size)?;
+            }
             socket.bind(&SocketAddr::V4(SocketAddrV4::new(local, 0)).into())?;
             socket.connect_timeout(&server.into(), Duration::from_secs(3))?;
             Ok(TcpStream::from(socket))

@@ -5,6 +5,7 @@
 //! Everything is asserted on the routers' own CLI output, polled with
 //! [`wait_until`] until it holds or a generous deadline passes.
 
+mod bfd_probe;
 mod bird;
 mod capture;
 mod expect;
@@ -18,13 +19,14 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use bfd_probe::BfdProbe;
 pub use bird::Bird;
 pub use capture::{Capture, decoded_from};
 pub use expect::{ExpectedRoute, check_absent};
 pub use frr::Frr;
 pub use gobgp::Gobgp;
 pub use lab::{Lab, Netns};
-pub use router::{BfdSession, Origin, Router, RouterKind};
+pub use router::{Origin, Router, RouterKind};
 pub use vipd::{Vipd, check as vipd_check, field, parse_debug_duration};
 
 /// How often [`wait_until`] re-runs its check.

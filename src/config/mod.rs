@@ -170,6 +170,8 @@ pub struct VipConfig {
     pub drain_med: Option<u32>,
     /// How many extra times to prepend our AS while draining (0..=32).
     pub drain_prepend: u8,
+    /// Put the VIP's address on this interface (e.g. "lo") while vipd runs.
+    pub interface: Option<String>,
 }
 
 /// Reads, parses and validates the file at `path`. A read failure is a [`ConfigError`] too.

@@ -93,6 +93,7 @@ pub(crate) struct RawVip {
     pub(crate) drain_time: Option<S<String>>,
     pub(crate) drain_med: Option<S<i64>>,
     pub(crate) drain_prepend: Option<S<i64>>,
+    pub(crate) interface: Option<S<String>>,
 }
 
 /// One `[check.NAME]`: the keys of every kind together, so a key of another

@@ -123,6 +123,7 @@ fn the_full_example_loads_to_the_expected_config() {
                 drain_time: Duration::from_secs(10),
                 drain_med: Some(1000),
                 drain_prepend: 3,
+                interface: Some("lo".into()),
             },
             VipConfig {
                 name: "2001:db8:ffff::10/128".into(),
@@ -138,6 +139,7 @@ fn the_full_example_loads_to_the_expected_config() {
                 drain_time: Duration::from_secs(10),
                 drain_med: None,
                 drain_prepend: 0,
+                interface: None,
             },
         ],
         checks: full_example_checks(),
@@ -365,7 +367,7 @@ fn unknown_keys_are_named_with_their_table_and_line() {
         [
             "vipd.toml:6:1: vip[0].colour: unknown key `colour` (known keys here: name, prefix, \
              communities, large_communities, med, local_pref, as_path_prepend, checks, \
-             check_policy, hold_down, drain_time, drain_med, drain_prepend)"
+             check_policy, hold_down, drain_time, drain_med, drain_prepend, interface)"
         ]
     );
     assert_eq!(

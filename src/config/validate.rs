@@ -765,6 +765,25 @@ impl Validator<'_> {
             })
             .map(Option::unwrap_or_default);
         let name = self.optional(&p.name, |v, n| v.name(n, &key("name")));
+        let interface = self.optional(&p.interface, |v, n| {
+            let name = n.get_ref();
+            // Linux IFNAMSIZ: at most 15 bytes, no '/', no whitespace.
+            let valid = !name.is_empty()
+                && name.len() <= 15
+                && !name.contains(['/', ':'])
+                && !name.chars().any(char::is_whitespace);
+            if valid {
+                Ok(name.clone())
+            } else {
+                Err(v.report(
+                    &n.span(),
+                    &key("interface"),
+                    format!(
+                        "{name:?} is not an interface name (1 to 15 bytes, no '/', ':' or spaces)"
+                    ),
+                ))
+            }
+        });
 
         let prefix = prefix?;
         Ok(VipConfig {
@@ -781,6 +800,7 @@ impl Validator<'_> {
             drain_time: drain_time?,
             drain_med: drain_med?,
             drain_prepend: drain_prepend?,
+            interface: interface?,
         })
     }
 

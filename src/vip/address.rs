@@ -96,9 +96,28 @@ impl Addresses {
         Ok(Ensured::Added)
     }
 
+    /// Remove one address this manager added (reload removed its VIP).
+    pub async fn remove(&mut self, prefix: IpNet) {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.added)
+            .into_iter()
+            .partition(|(_, p, _)| *p == prefix);
+        self.added = rest;
+        self.delete(mine).await;
+    }
+
     /// Undo everything [`Addresses::ensure`] did; errors are logged, not fatal.
     pub async fn remove_all(&mut self) {
-        for (index, prefix, name) in std::mem::take(&mut self.added) {
+        let added = std::mem::take(&mut self.added);
+        self.delete(added).await;
+        for (index, name) in std::mem::take(&mut self.created) {
+            if let Err(e) = self.handle.link().del(index).execute().await {
+                warn!(interface = %name, error = %e, "cannot remove dummy interface");
+            }
+        }
+    }
+
+    async fn delete(&mut self, addresses: Vec<(u32, IpNet, String)>) {
+        for (index, prefix, name) in addresses {
             let found = self
                 .handle
                 .address()
@@ -120,11 +139,6 @@ impl Addresses {
                 Err(e) => {
                     warn!(%prefix, interface = %name, error = %e, "cannot look up VIP address")
                 }
-            }
-        }
-        for (index, name) in std::mem::take(&mut self.created) {
-            if let Err(e) = self.handle.link().del(index).execute().await {
-                warn!(interface = %name, error = %e, "cannot remove dummy interface");
             }
         }
     }
