@@ -229,10 +229,10 @@ impl Daemon {
         if !p.enabled {
             return;
         }
-        if let Some((socket, addr)) = &self.listener_keys {
-            if let Err(e) = set_listener_key(socket, *addr, &p) {
-                warn!(peer = %p.address, error = %e, "cannot set the TCP-MD5 key on the listener");
-            }
+        if let Some((socket, addr)) = &self.listener_keys
+            && let Err(e) = set_listener_key(socket, *addr, &p)
+        {
+            warn!(peer = %p.address, error = %e, "cannot set the TCP-MD5 key on the listener");
         }
         let (stop, stop_rx) = watch::channel(None);
         let handle = peer::spawn(
@@ -484,10 +484,11 @@ impl Daemon {
                 .vips
                 .iter()
                 .any(|v| v.prefix == *prefix && v.interface == *interface);
-            if interface.is_some() && !kept {
-                if let Some(a) = self.addresses.as_mut() {
-                    a.remove(*prefix).await;
-                }
+            if interface.is_some()
+                && !kept
+                && let Some(a) = self.addresses.as_mut()
+            {
+                a.remove(*prefix).await;
             }
         }
     }

@@ -52,15 +52,12 @@ impl SentinelReport {
             ));
         }
         if !self.withdrawn.is_empty() {
-            p.push(format!(
-                "other session: VIPs withdrawn: {:?}",
-                self.withdrawn
-            ));
+            p.push(format!("other session: VIPs withdrawn: {}", few(&self.withdrawn)));
         }
         if !self.missing_after_refresh.is_empty() {
             p.push(format!(
-                "other session: VIPs not announced after ROUTE-REFRESH: {:?}",
-                self.missing_after_refresh
+                "other session: VIPs not announced after ROUTE-REFRESH: {}",
+                few(&self.missing_after_refresh)
             ));
         }
         p
@@ -73,6 +70,16 @@ impl SentinelReport {
             self.watched.as_secs_f64(),
             self.max_gap.as_secs_f64()
         )
+    }
+}
+
+/// At most three prefixes, and how many there are.
+fn few(prefixes: &[IpNet]) -> String {
+    let shown: Vec<String> = prefixes.iter().take(3).map(ToString::to_string).collect();
+    if prefixes.len() > 3 {
+        format!("{}, ... ({} in all)", shown.join(", "), prefixes.len())
+    } else {
+        shown.join(", ")
     }
 }
 

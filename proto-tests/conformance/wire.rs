@@ -402,6 +402,24 @@ pub fn summarize_update(body: &[u8]) -> Result<UpdateSummary, String> {
     Ok(s)
 }
 
+/// How many prefixes the classic NLRI field of an UPDATE body announces
+/// (cheap: for counting replies to a flood).
+pub fn count_nlri(body: &[u8]) -> usize {
+    let field = |at: usize| {
+        body.get(at..at + 2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+    };
+    let Some(wlen) = field(0) else { return 0 };
+    let Some(alen) = field(2 + wlen) else { return 0 };
+    let mut nlri = body.get(4 + wlen + alen..).unwrap_or_default();
+    let mut n = 0;
+    while let Some((&bits, rest)) = nlri.split_first() {
+        n += 1;
+        nlri = rest.get(usize::from(bits).div_ceil(8)..).unwrap_or_default();
+    }
+    n
+}
+
 fn afi_width(afi: u16) -> usize {
     if afi == AFI_IPV6 { 16 } else { 4 }
 }

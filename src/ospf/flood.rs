@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use super::instance::{Instance, Output};
-use super::interface::{IfaceId, NetworkType};
+use super::interface::{IfaceId, NetworkType, election_id};
 use super::lsdb::{DbKey, Scope, scope_of};
 use super::neighbor::{NbrEvent, NbrState};
 use super::wire::iana::constants::{INF_TRANS_DELAY, MAX_SEQUENCE_NUMBER, MIN_LS_ARRIVAL};
@@ -160,6 +160,7 @@ impl Instance {
             Scope::Link(i) => vec![i],
             Scope::Area | Scope::As => (0..self.ifaces.len()).collect(),
         };
+        let version = self.cfg.version;
         let mut flooded_back = false;
         let mut loading_done = Vec::new();
         for iface in ifaces {
@@ -214,7 +215,7 @@ impl Instance {
                 && from_iface == iface
                 && i.cfg.network == NetworkType::Broadcast
             {
-                let from_id = i.neighbors.get(&from_rid).map(|n| self.election_id(n));
+                let from_id = i.neighbors.get(&from_rid).map(|n| election_id(version, n));
                 if from_id.is_some_and(|id| id == i.dr || id == i.bdr) {
                     continue;
                 }

@@ -171,10 +171,7 @@ impl Instance {
     /// How a neighbor appears in DR/BDR fields: its address in OSPFv2, its
     /// Router ID in OSPFv3 (RFC 5340 2.11).
     pub(crate) fn election_id(&self, n: &Neighbor) -> Ipv4Addr {
-        match (self.cfg.version, n.addr) {
-            (Version::V2, IpAddr::V4(a)) => a,
-            _ => n.router_id,
-        }
+        election_id(self.cfg.version, n)
     }
 
     /// RFC 2328 9.3 InterfaceUp (or an address change while up).
@@ -342,14 +339,14 @@ impl Instance {
         }
         i.dr = dr;
         i.bdr = bdr;
-        out.push(Output::Event(Event::DrElected { iface, dr, bdr }));
-        self.origination_needed = true;
         let rids: Vec<Ipv4Addr> = i
             .neighbors
             .values()
             .filter(|n| n.state >= NbrState::TwoWay)
             .map(|n| n.router_id)
             .collect();
+        out.push(Output::Event(Event::DrElected { iface, dr, bdr }));
+        self.origination_needed = true;
         for rid in rids {
             self.neighbor_event(now, iface, rid, NbrEvent::AdjOk, out);
         }
@@ -397,6 +394,14 @@ impl Instance {
             return None;
         }
         i.neighbors.values().find(|n| self.election_id(n) == i.dr)
+    }
+}
+
+/// See [`Instance::election_id`].
+pub(crate) fn election_id(version: Version, n: &Neighbor) -> Ipv4Addr {
+    match (version, n.addr) {
+        (Version::V2, IpAddr::V4(a)) => a,
+        _ => n.router_id,
     }
 }
 

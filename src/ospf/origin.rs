@@ -30,7 +30,7 @@ use super::lsdb::{DbKey, Scope};
 use super::neighbor::NbrState;
 use super::wire::iana::constants::*;
 use super::wire::iana::{link_type, ls_type, options, prefix_options, router_flags};
-use super::wire::lsa::{LsaBody, seq_cmp};
+use super::wire::lsa::LsaBody;
 use super::wire::lsa_v2::{ExternalLsa, RouterLink, RouterLsa};
 use super::wire::lsa_v3::{ExternalLsaV3, IntraAreaPrefixLsa, LinkLsa, Prefix, RouterLinkV3, RouterLsaV3};
 use super::wire::{Lsa, LsaHeader, LsaKey, Version};
@@ -113,7 +113,6 @@ impl Instance {
                     self.origin.deferred.insert(w.key, now + MIN_LS_ARRIVAL);
                     continue;
                 }
-                Some((lsa, _)) if seq_cmp(lsa.header.seq, INITIAL_SEQUENCE_NUMBER).is_lt() => INITIAL_SEQUENCE_NUMBER,
                 Some((lsa, _)) => lsa.header.seq.wrapping_add(1),
             };
             let header = LsaHeader {

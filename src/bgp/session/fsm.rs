@@ -436,10 +436,10 @@ impl Session {
 
     fn count_sent(&mut self, out: &[Output]) {
         for o in out {
-            if let Output::Send { bytes, .. } = o {
-                if let Some(t) = bytes.get(18) {
-                    self.sent.count(*t);
-                }
+            if let Output::Send { bytes, .. } = o
+                && let Some(t) = bytes.get(18)
+            {
+                self.sent.count(*t);
             }
         }
     }
