@@ -105,14 +105,17 @@ fn router_notices_a_frozen_or_cut_off_node(kind: RouterKind) {
     }
 
     // 3. A frozen vipd.
+    let frozen_at = SystemTime::now();
     let frozen = Instant::now();
     probe.freeze().unwrap_or_else(|e| panic!("{kind}: {e}"));
     let detected =
         time_until_down(router, &vipd_addrs, frozen).unwrap_or_else(|e| panic!("{kind}: {e}"));
     for (vipd, took, detail) in &detected {
         println!(
-            "{kind}: vipd frozen -> router declared {vipd} down after {} ms ({detail})",
-            took.as_millis()
+            "{kind}: vipd frozen -> router declared {vipd} down after {} ms by its CLI, \
+             {} by its log ({detail})",
+            took.as_millis(),
+            logged_down_after(kind, &router.log(), *vipd, frozen_at)
         );
         assert!(
             *took < DETECT_BOUND,
@@ -144,8 +147,10 @@ fn router_notices_a_frozen_or_cut_off_node(kind: RouterKind) {
         time_until_down(router, &vipd_addrs, cut).unwrap_or_else(|e| panic!("{kind}: {e}"));
     for (vipd, took, detail) in &detected {
         println!(
-            "{kind}: link cut -> router declared {vipd} down after {} ms ({detail})",
-            took.as_millis()
+            "{kind}: link cut -> router declared {vipd} down after {} ms by its CLI, \
+             {} by its log ({detail})",
+            took.as_millis(),
+            logged_down_after(kind, &router.log(), *vipd, cut_at)
         );
         assert!(
             *took < DETECT_BOUND,
@@ -186,9 +191,10 @@ fn router_notices_a_frozen_or_cut_off_node(kind: RouterKind) {
 
     // 7. Shut down: AdminDown reaches the router.
     let stopping = Instant::now();
-    probe.stop().unwrap_or_else(|e| panic!("{kind}: {e}"));
+    probe.terminate().unwrap_or_else(|e| panic!("{kind}: {e}"));
     let detected =
         time_until_down(router, &vipd_addrs, stopping).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    probe.wait().unwrap_or_else(|e| panic!("{kind}: {e}"));
     for (vipd, took, detail) in &detected {
         println!(
             "{kind}: probe stopped -> router shows {vipd} down after {} ms ({detail})",
@@ -278,4 +284,60 @@ fn wait_for_probe(
         }
     })?;
     found.ok_or_else(|| "unreachable: wait_until returned Ok without a state".to_string())
+}
+
+/// How long after `since` the router's own log (millisecond timestamps, local
+/// time) says its session with `peer` went from Up to Down, as text.
+fn logged_down_after(kind: RouterKind, log: &str, peer: IpAddr, since: SystemTime) -> String {
+    let bird = format!("Session to {peer} changed state from Up to Down");
+    let frr = format!("peer:{peer} ");
+    let found = log
+        .lines()
+        .filter(|line| match kind {
+            RouterKind::Bird => line.contains(&bird),
+            _ => line.contains(&frr) && line.contains("up -> down"),
+        })
+        .filter_map(log_time)
+        // The log has whole milliseconds.
+        .find(|at| *at + Duration::from_millis(1) >= since);
+    match found.map(|at| at.duration_since(since).unwrap_or_default()) {
+        Some(took) => format!("{} ms", took.as_millis()),
+        None => "(not in the log)".to_string(),
+    }
+}
+
+/// `2024-01-31 12:00:00.123 ...` (BIRD) or `2024/01/31 12:00:00.123 ...`
+/// (FRR), local time, as a `SystemTime`.
+fn log_time(line: &str) -> Option<SystemTime> {
+    let mut words = line.split_whitespace();
+    let date: Vec<i32> = words
+        .next()?
+        .split(['-', '/'])
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let (time, millis) = words.next()?.split_once('.')?;
+    let time: Vec<i32> = time
+        .split(':')
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let ([year, month, day], [hour, minute, second]) = (
+        <[i32; 3]>::try_from(date).ok()?,
+        <[i32; 3]>::try_from(time).ok()?,
+    );
+    // SAFETY: all-zero is a valid `tm`; mktime only reads and normalizes it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    tm.tm_isdst = -1;
+    // SAFETY: `tm` is a valid, initialized struct tm.
+    let secs = u64::try_from(unsafe { libc::mktime(&mut tm) }).ok()?;
+    Some(
+        SystemTime::UNIX_EPOCH
+            + Duration::from_secs(secs)
+            + Duration::from_millis(millis.parse().ok()?),
+    )
 }

@@ -155,7 +155,11 @@ fn run_burst(row: &mut Row) {
         return row.fail(format!("sending the burst: {e}"));
     }
     // Every ROUTE-REFRESH is answered with the whole IPv4 table again.
-    let v4 = node.vips.iter().filter(|p| matches!(p, IpNet::V4(_))).count();
+    let v4 = node
+        .vips
+        .iter()
+        .filter(|p| matches!(p, IpNet::V4(_)))
+        .count();
     let wanted = BURST_REFRESHES * v4;
     let (mut announced, mut rss_peak) = (0usize, rss_before);
     let mut last_update = started;

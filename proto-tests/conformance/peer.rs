@@ -254,8 +254,13 @@ pub fn describe(msg: &Msg) -> String {
 /// What vipd answered to a case that must reset the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reset {
-    /// A NOTIFICATION, and whether the connection then closed.
-    Notification { notif: Notif, closed: bool },
+    /// A NOTIFICATION, whether the connection then closed, and what vipd
+    /// sent before it.
+    Notification {
+        notif: Notif,
+        closed: bool,
+        after: Vec<String>,
+    },
     /// The connection closed (or broke) without a NOTIFICATION.
     ClosedSilently(String),
     /// No NOTIFICATION and no close within the deadline: the session is
@@ -274,7 +279,11 @@ impl RawPeer {
                 Some(Event::Message(m)) => {
                     if let Some(notif) = m.notification() {
                         let closed = self.await_close(REPLY_DEADLINE);
-                        return Reset::Notification { notif, closed };
+                        return Reset::Notification {
+                            notif,
+                            closed,
+                            after: seen,
+                        };
                     }
                     seen.push(describe(&m));
                 }

@@ -52,7 +52,10 @@ impl SentinelReport {
             ));
         }
         if !self.withdrawn.is_empty() {
-            p.push(format!("other session: VIPs withdrawn: {}", few(&self.withdrawn)));
+            p.push(format!(
+                "other session: VIPs withdrawn: {}",
+                few(&self.withdrawn)
+            ));
         }
         if !self.missing_after_refresh.is_empty() {
             p.push(format!(

@@ -410,12 +410,16 @@ pub fn count_nlri(body: &[u8]) -> usize {
             .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
     };
     let Some(wlen) = field(0) else { return 0 };
-    let Some(alen) = field(2 + wlen) else { return 0 };
+    let Some(alen) = field(2 + wlen) else {
+        return 0;
+    };
     let mut nlri = body.get(4 + wlen + alen..).unwrap_or_default();
     let mut n = 0;
     while let Some((&bits, rest)) = nlri.split_first() {
         n += 1;
-        nlri = rest.get(usize::from(bits).div_ceil(8)..).unwrap_or_default();
+        nlri = rest
+            .get(usize::from(bits).div_ceil(8)..)
+            .unwrap_or_default();
     }
     n
 }

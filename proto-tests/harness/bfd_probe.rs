@@ -97,12 +97,17 @@ impl BfdProbe {
         }
     }
 
-    /// SIGTERM: the probe shuts its sessions down (AdminDown) and exits.
-    pub fn stop(&mut self) -> Result<(), String> {
+    /// SIGTERM: the probe shuts its sessions down (AdminDown) and exits;
+    /// [`BfdProbe::wait`] for it.
+    pub fn terminate(&self) -> Result<(), String> {
+        self.signal(libc::SIGTERM)
+    }
+
+    /// Waits for the probe to exit after [`BfdProbe::terminate`].
+    pub fn wait(&mut self) -> Result<(), String> {
         let pid = self.pid()?;
         self.pid = None;
         let lab = self.ns.lab();
-        lab.signal(pid, libc::SIGTERM);
         match lab.wait_exit(pid, STOP_WAIT) {
             Some(status) if status.success() => Ok(()),
             Some(status) => Err(format!("the BFD probe exited with {status}")),

@@ -267,9 +267,21 @@ impl Router for Frr {
             "shutdown" | "adm-down" => "AdminDown",
             other => other,
         };
+        let field = |k: &str| peer.get(k).map(Value::to_string).unwrap_or_default();
         Ok(Some(BfdSession {
             state: state.to_string(),
-            detail: peer.to_string(),
+            detail: format!(
+                "status {status}, diagnostic {}, remote-diagnostic {}, tx {} rx {} x{}, \
+                 remote tx {} rx {} x{}",
+                field("diagnostic"),
+                field("remote-diagnostic"),
+                field("transmit-interval"),
+                field("receive-interval"),
+                field("detect-multiplier"),
+                field("remote-transmit-interval"),
+                field("remote-receive-interval"),
+                field("remote-detect-multiplier"),
+            ),
         }))
     }
 }

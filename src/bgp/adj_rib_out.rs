@@ -5,8 +5,10 @@
 //! messages as fit (prefixes that share attributes share an UPDATE). Sans-IO
 //! and deterministic: the same inputs give the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
@@ -65,7 +67,9 @@ pub struct Unsendable {
 #[derive(Debug)]
 pub struct AdjRibOut {
     peer: PeerRouting,
-    advertised: BTreeMap<IpNet, Outbound>,
+    advertised: BTreeMap<IpNet, Arc<Outbound>>,
+    /// Wire forms by hash of everything but the prefix (see [`route_key_hash`]).
+    interned: HashMap<u64, Vec<(VipRoute, Result<Arc<Outbound>, &'static str>)>>,
     unsendable: Vec<Unsendable>,
 }
 
@@ -74,6 +78,7 @@ impl AdjRibOut {
         AdjRibOut {
             peer,
             advertised: BTreeMap::new(),
+            interned: HashMap::new(),
             unsendable: Vec::new(),
         }
     }
@@ -132,9 +137,9 @@ impl AdjRibOut {
     pub fn sync(&mut self, desired: &DesiredSet) -> Vec<Bytes> {
         let opts = self.peer.options();
         self.unsendable.clear();
-        let mut wanted: BTreeMap<IpNet, Outbound> = BTreeMap::new();
+        let mut wanted: BTreeMap<IpNet, Arc<Outbound>> = BTreeMap::new();
         for route in desired.values() {
-            match self.outbound(route) {
+            match self.intern(route) {
                 Ok(o) => {
                     wanted.insert(route.prefix, o);
                 }
@@ -165,13 +170,17 @@ impl AdjRibOut {
             out.extend(wire::pack_withdraw(Family::Ipv6Unicast, &withdraw_v6, opts));
         }
 
-        // Group new or changed routes by identical (family, next hop, attributes).
-        let mut groups: Vec<(Outbound, Vec<IpNet>)> = Vec::new();
+        // New or changed routes, grouped by their (interned) wire form.
+        let mut groups: Vec<(Arc<Outbound>, Vec<IpNet>)> = Vec::new();
         for (prefix, o) in &wanted {
-            if self.advertised.get(prefix) == Some(o) {
+            if self
+                .advertised
+                .get(prefix)
+                .is_some_and(|a| Arc::ptr_eq(a, o))
+            {
                 continue;
             }
-            match groups.iter_mut().find(|(g, _)| g == o) {
+            match groups.iter_mut().find(|(g, _)| Arc::ptr_eq(g, o)) {
                 Some((_, prefixes)) => prefixes.push(*prefix),
                 None => groups.push((o.clone(), vec![*prefix])),
             }
@@ -186,7 +195,39 @@ impl AdjRibOut {
             ));
         }
         self.advertised = wanted;
+        self.prune_interned();
         out
+    }
+
+    /// The shared wire form of `route`: routes that differ only in their
+    /// prefix share one [`Outbound`], built once per session.
+    fn intern(&mut self, route: &VipRoute) -> Result<Arc<Outbound>, &'static str> {
+        let hash = route_key_hash(route);
+        if let Some(hit) = self
+            .interned
+            .get(&hash)
+            .and_then(|bucket| bucket.iter().find(|(r, _)| same_wire_form(r, route)))
+        {
+            return hit.1.clone();
+        }
+        let built = self.outbound(route).map(Arc::new);
+        self.interned
+            .entry(hash)
+            .or_default()
+            .push((route.clone(), built.clone()));
+        built
+    }
+
+    /// Forget wire forms no advertised route uses any more, once there are
+    /// many (attributes that changed over a long session).
+    fn prune_interned(&mut self) {
+        let total: usize = self.interned.values().map(Vec::len).sum();
+        if total > 4096 {
+            for bucket in self.interned.values_mut() {
+                bucket.retain(|(_, o)| o.as_ref().is_ok_and(|o| Arc::strong_count(o) > 1));
+            }
+            self.interned.retain(|_, b| !b.is_empty());
+        }
     }
 
     /// Withdraw everything advertised (shutdown).
@@ -280,6 +321,27 @@ impl AdjRibOut {
         }
         attrs
     }
+}
+
+/// Hash of what decides a route's wire form: its family and attributes.
+fn route_key_hash(route: &VipRoute) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    matches!(route.prefix, IpNet::V4(_)).hash(&mut h);
+    route.communities.hash(&mut h);
+    route.large_communities.hash(&mut h);
+    route.med.hash(&mut h);
+    route.local_pref.hash(&mut h);
+    route.as_path_prepend.hash(&mut h);
+    h.finish()
+}
+
+fn same_wire_form(a: &VipRoute, b: &VipRoute) -> bool {
+    matches!(a.prefix, IpNet::V4(_)) == matches!(b.prefix, IpNet::V4(_))
+        && a.communities == b.communities
+        && a.large_communities == b.large_communities
+        && a.med == b.med
+        && a.local_pref == b.local_pref
+        && a.as_path_prepend == b.as_path_prepend
 }
 
 fn encode(msg: &Message) -> Bytes {

@@ -26,7 +26,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::bgp::wire::{Community, LargeCommunity};
@@ -39,6 +39,11 @@ pub use error::{ConfigError, ConfigErrors, Location};
 
 /// BGP port (RFC 4271 8.2.1): the default for `listen` without a port and for `[[peer]] port`.
 pub const BGP_PORT: u16 = 179;
+
+/// `[speaker] control_socket` default.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vipd/vipd.sock";
+/// The port of a `[speaker] metrics` address written without one.
+pub const DEFAULT_METRICS_PORT: u16 = 9179;
 
 /// A validated node configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +74,11 @@ pub struct Speaker {
     /// On shutdown, drain every announced VIP (each for its `drain_time`)
     /// before withdrawing it, instead of withdrawing at once.
     pub shutdown_drain: bool,
+    /// Where the control socket (`vipd status`, `drain`, `reload`) listens;
+    /// `None` = no control socket.
+    pub control_socket: Option<PathBuf>,
+    /// Where to serve Prometheus metrics over HTTP (`/metrics`); `None` = off.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// One `[[peer]]`, with every default resolved.

@@ -43,6 +43,9 @@ pub(crate) struct RawSpeaker {
     pub(crate) graceful_restart_time: Option<S<i64>>,
     pub(crate) startup_delay: Option<S<String>>,
     pub(crate) shutdown_drain: Option<S<bool>>,
+    // The operator surface (src/control/).
+    pub(crate) control_socket: Option<S<RawSwitchedPath>>,
+    pub(crate) metrics: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +141,14 @@ pub(crate) enum RawStatus {
     List(Vec<i64>),
 }
 
+/// `control_socket = "/run/vipd/vipd.sock"`, or `true` (the default path) or
+/// `false` (off).
+#[derive(Debug)]
+pub(crate) enum RawSwitchedPath {
+    Path(String),
+    Switch(bool),
+}
+
 /// `command = ["/usr/bin/check", "--quiet"]`, or one string (for `shell = true`).
 #[derive(Debug)]
 pub(crate) enum RawCommand {
@@ -168,6 +179,25 @@ impl<'de> Deserialize<'de> for RawStatus {
             }
         }
         deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSwitchedPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SwitchedPathVisitor;
+        impl Visitor<'_> for SwitchedPathVisitor {
+            type Value = RawSwitchedPath;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a path or a boolean")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<RawSwitchedPath, E> {
+                Ok(RawSwitchedPath::Path(s.to_string()))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<RawSwitchedPath, E> {
+                Ok(RawSwitchedPath::Switch(b))
+            }
+        }
+        deserializer.deserialize_any(SwitchedPathVisitor)
     }
 }
 

@@ -11,6 +11,7 @@ use super::*;
 
 mod bfd;
 mod checks;
+mod operator;
 
 const FULL: &str = include_str!("../../configs/examples/full.toml");
 const MINIMAL: &str = include_str!("../../configs/examples/minimal.toml");
@@ -56,6 +57,8 @@ fn the_full_example_loads_to_the_expected_config() {
             graceful_restart_time: Some(120),
             startup_delay: Some(Duration::from_secs(5)),
             shutdown_drain: false,
+            control_socket: Some(PathBuf::from("/run/vipd/vipd.sock")),
+            metrics: Some("127.0.0.1:9179".parse().unwrap()),
         },
         peers: vec![
             PeerConfig {
@@ -235,6 +238,8 @@ fn the_minimal_example_loads_with_every_default_resolved() {
             graceful_restart_time: None,
             startup_delay: None,
             shutdown_drain: false,
+            control_socket: Some(PathBuf::from("/run/vipd/vipd.sock")),
+            metrics: None,
         }
     );
     let peer = &config.peers[0];
@@ -443,7 +448,7 @@ fn dotted_keys_are_accepted_and_errors_still_have_a_line() {
         [
             "vipd.toml:3:9: speaker.x: unknown key `x` (known keys here: asn, router_id, listen, \
           hold_time, connect_retry, connect_retry_max, graceful_restart_time, startup_delay, \
-          shutdown_drain)"
+          shutdown_drain, control_socket, metrics)"
         ]
     );
 }

@@ -9,6 +9,7 @@ mod check;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::{Range, RangeInclusive};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -16,9 +17,10 @@ use ipnet::IpNet;
 use toml::Spanned;
 
 use super::locate::{KeyIndex, Source};
-use super::raw::{RawConfig, RawPeer, RawSpeaker, RawVip};
+use super::raw::{RawConfig, RawPeer, RawSpeaker, RawSwitchedPath, RawVip};
 use super::{
-    BGP_PORT, BfdConfig, CheckPolicy, Config, ConfigError, PeerConfig, Speaker, VipConfig,
+    BGP_PORT, BfdConfig, CheckPolicy, Config, ConfigError, DEFAULT_CONTROL_SOCKET,
+    DEFAULT_METRICS_PORT, PeerConfig, Speaker, VipConfig,
 };
 
 /// RFC 4271 10 suggests 90 seconds.
@@ -31,6 +33,8 @@ const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(10);
 /// No delay, interval or timeout in the file is longer: a longer one is a typo,
 /// and the bound keeps deadline arithmetic far from overflow.
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+/// unix(7): `sun_path` holds 108 bytes, the terminating NUL included.
+const MAX_SOCKET_PATH: usize = 107;
 /// `bfd_min_interval` default: with `bfd_multiplier` 3, a 150 ms detection time.
 const DEFAULT_BFD_MIN_INTERVAL: Duration = Duration::from_millis(50);
 const DEFAULT_BFD_MULTIPLIER: u8 = 3;
@@ -360,6 +364,11 @@ impl Validator<'_> {
             v.duration(d, "speaker.startup_delay", Duration::ZERO)
         });
         let shutdown_drain = s.shutdown_drain.as_ref().is_some_and(|d| *d.get_ref());
+        let control_socket = match &s.control_socket {
+            None => Ok(Some(PathBuf::from(DEFAULT_CONTROL_SOCKET))),
+            Some(value) => self.control_socket(value),
+        };
+        let metrics = self.optional(&s.metrics, |v, m| v.metrics(m));
 
         let defaults = Defaults {
             asn: asn.as_ref().ok().copied(),
@@ -381,6 +390,8 @@ impl Validator<'_> {
                 graceful_restart_time: graceful_restart_time?,
                 startup_delay: startup_delay?,
                 shutdown_drain,
+                control_socket: control_socket?,
+                metrics: metrics?,
             })
         })();
         (speaker, defaults)
@@ -420,6 +431,53 @@ impl Validator<'_> {
                     format!(
                         "{text:?} is not a listen address (expected ADDRESS:PORT such as \
                          \"0.0.0.0:179\" or \"[::]:179\")"
+                    ),
+                ));
+            }
+        };
+        if addr.port() == 0 {
+            return Err(self.report(&value.span(), key, "port 0 is not usable (1..=65535)"));
+        }
+        Ok(addr)
+    }
+
+    /// A path, `true` (the default path), or `false` or `""` (no socket).
+    fn control_socket(&mut self, value: &Spanned<RawSwitchedPath>) -> Checked<Option<PathBuf>> {
+        let path = match value.get_ref() {
+            RawSwitchedPath::Switch(false) => return Ok(None),
+            RawSwitchedPath::Switch(true) => return Ok(Some(DEFAULT_CONTROL_SOCKET.into())),
+            RawSwitchedPath::Path(p) if p.is_empty() => return Ok(None),
+            RawSwitchedPath::Path(p) => p,
+        };
+        let problem = if !path.starts_with('/') {
+            "it must be an absolute path (vipd and the vipd commands may run in different \
+             directories)"
+        } else if path.len() > MAX_SOCKET_PATH {
+            "a Unix socket path has at most 107 bytes"
+        } else {
+            return Ok(Some(PathBuf::from(path)));
+        };
+        Err(self.report(
+            &value.span(),
+            "speaker.control_socket",
+            format!("{path:?} cannot be the control socket: {problem}"),
+        ))
+    }
+
+    fn metrics(&mut self, value: &Spanned<String>) -> Checked<SocketAddr> {
+        let key = "speaker.metrics";
+        let text = value.get_ref();
+        // A bare address is a convenience for "that address, port 9179".
+        let addr = match (text.parse::<SocketAddr>(), text.parse::<IpAddr>()) {
+            (Ok(addr), _) => addr,
+            (_, Ok(ip)) => SocketAddr::new(ip, DEFAULT_METRICS_PORT),
+            _ => {
+                return Err(self.report(
+                    &value.span(),
+                    key,
+                    format!(
+                        "{text:?} is not a metrics address (expected ADDRESS:PORT such as \
+                         \"127.0.0.1:9179\")"
                     ),
                 ));
             }

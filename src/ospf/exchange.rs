@@ -31,7 +31,13 @@ impl Instance {
     /// ..., declare itself master (MS bit set), and start sending Database
     /// Description Packets, with the initialize (I), more (M) and master (MS)
     /// bits set ... empty ... retransmitted every RxmtInterval".
-    pub(crate) fn start_exchange(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, out: &mut Vec<Output>) {
+    pub(crate) fn start_exchange(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        out: &mut Vec<Output>,
+    ) {
         let seq = self.take_dd_seq();
         let options = self.our_options();
         let mtu = self.ifaces[iface].mtu();
@@ -52,7 +58,13 @@ impl Instance {
     }
 
     /// Sends `last_sent_dd` again; only the master keeps a timer for it.
-    pub(crate) fn retransmit_dd(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, out: &mut Vec<Output>) {
+    pub(crate) fn retransmit_dd(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        out: &mut Vec<Output>,
+    ) {
         let rxmt = self.ifaces[iface].rxmt_interval();
         let dst = self.neighbor_dst(iface, rid);
         let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) else {
@@ -91,7 +103,12 @@ impl Instance {
 
     /// Takes the next Database Description's worth of headers off the
     /// summary list (current ages; anything flushed since is skipped).
-    fn next_headers(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr) -> (Vec<LsaHeader>, bool) {
+    fn next_headers(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+    ) -> (Vec<LsaHeader>, bool) {
         let room = (self.max_body(iface) - DD_FIXED_LEN) / LSA_HEADER_LEN;
         let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) else {
             return (Vec::new(), false);
@@ -109,14 +126,26 @@ impl Instance {
     }
 
     /// RFC 2328 10.6: a Database Description arrived from `rid`.
-    pub(crate) fn receive_dd(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, dd: DbDesc, out: &mut Vec<Output>) {
+    pub(crate) fn receive_dd(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        dd: DbDesc,
+        out: &mut Vec<Output>,
+    ) {
         // "If the Interface MTU field in the Database Description packet
         // indicates an IP datagram size that is larger than the router can
         // accept on the receiving interface without fragmentation, the
         // Database Description packet is rejected."
         let our_mtu = self.ifaces[iface].mtu();
         if dd.mtu > our_mtu {
-            self.drop_packet(iface, "mtu_mismatch", format!("DD from {rid} with MTU {}, ours {our_mtu}", dd.mtu), out);
+            self.drop_packet(
+                iface,
+                "mtu_mismatch",
+                format!("DD from {rid} with MTU {}, ours {our_mtu}", dd.mtu),
+                out,
+            );
             return;
         }
         let Some(state) = self.ifaces[iface].neighbors.get(&rid).map(|n| n.state) else {
@@ -134,7 +163,11 @@ impl Instance {
             NbrState::TwoWay => return,
             s => s,
         };
-        let this = LastDd { flags: dd.flags.0, options: dd.options, seq: dd.seq };
+        let this = LastDd {
+            flags: dd.flags.0,
+            options: dd.options,
+            seq: dd.seq,
+        };
         let me = self.cfg.router_id;
         let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) else {
             return;
@@ -165,8 +198,16 @@ impl Instance {
                     }
                     return;
                 }
-                let in_sequence = if n.master { dd.seq == n.dd_seq } else { dd.seq == n.dd_seq.wrapping_add(1) };
-                if dd.flags.master() == n.master || dd.flags.init() || dd.options != n.options || !in_sequence {
+                let in_sequence = if n.master {
+                    dd.seq == n.dd_seq
+                } else {
+                    dd.seq == n.dd_seq.wrapping_add(1)
+                };
+                if dd.flags.master() == n.master
+                    || dd.flags.init()
+                    || dd.options != n.options
+                    || !in_sequence
+                {
                     self.neighbor_event(now, iface, rid, NbrEvent::SeqNumberMismatch, out);
                     return;
                 }
@@ -189,7 +230,15 @@ impl Instance {
 
     /// RFC 2328 10.6, "the next in sequence": request what is newer, then
     /// reply (slave) or go on (master).
-    fn accept_dd(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, dd: DbDesc, this: LastDd, out: &mut Vec<Output>) {
+    fn accept_dd(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        dd: DbDesc,
+        this: LastDd,
+        out: &mut Vec<Output>,
+    ) {
         let version = self.cfg.version;
         for h in &dd.headers {
             if !is_known_type(version, h.ls_type) {
@@ -201,8 +250,13 @@ impl Instance {
             .headers
             .iter()
             .filter(|h| {
-                let key = DbKey { scope: scope_of(version, h.ls_type, iface), key: h.key() };
-                self.lsdb.get(&key).is_none_or(|e| compare(h, &e.header(now)) == Recency::Newer)
+                let key = DbKey {
+                    scope: scope_of(version, h.ls_type, iface),
+                    key: h.key(),
+                };
+                self.lsdb
+                    .get(&key)
+                    .is_none_or(|e| compare(h, &e.header(now)) == Recency::Newer)
             })
             .copied()
             .collect();
@@ -228,7 +282,13 @@ impl Instance {
                 let (headers, more) = self.next_headers(now, iface, rid);
                 let flags = DdFlags(DdFlags::MS | if more { DdFlags::M } else { 0 });
                 if let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) {
-                    n.last_sent_dd = Some(DbDesc { mtu, options, flags, seq, headers });
+                    n.last_sent_dd = Some(DbDesc {
+                        mtu,
+                        options,
+                        flags,
+                        seq,
+                        headers,
+                    });
                 }
                 self.retransmit_dd(now, iface, rid, out);
             } else if let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) {
@@ -243,12 +303,21 @@ impl Instance {
             let (headers, more) = self.next_headers(now, iface, rid);
             let flags = DdFlags(if more { DdFlags::M } else { 0 });
             if let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) {
-                n.last_sent_dd = Some(DbDesc { mtu, options, flags, seq, headers });
+                n.last_sent_dd = Some(DbDesc {
+                    mtu,
+                    options,
+                    flags,
+                    seq,
+                    headers,
+                });
             }
             self.retransmit_dd(now, iface, rid, out);
             done = !dd.flags.more() && !more;
         }
-        let requesting = self.ifaces[iface].neighbors.get(&rid).is_some_and(|n| n.lsr_sent.is_empty() && !n.requests.is_empty());
+        let requesting = self.ifaces[iface]
+            .neighbors
+            .get(&rid)
+            .is_some_and(|n| n.lsr_sent.is_empty() && !n.requests.is_empty());
         if requesting {
             self.send_ls_request(now, iface, rid, out);
         }
@@ -259,7 +328,13 @@ impl Instance {
 
     /// RFC 2328 10.9: ask for the first MTU's worth of the request list;
     /// asked again every RxmtInterval until the answers arrive.
-    pub(crate) fn send_ls_request(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, out: &mut Vec<Output>) {
+    pub(crate) fn send_ls_request(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        out: &mut Vec<Output>,
+    ) {
         let room = self.max_body(iface) / LS_REQUEST_LEN;
         let rxmt = self.ifaces[iface].rxmt_interval();
         let dst = self.neighbor_dst(iface, rid);
@@ -275,7 +350,11 @@ impl Instance {
             .requests
             .keys()
             .take(room)
-            .map(|k| LsRequest { ls_type: k.ls_type, lsid: k.lsid, adv_router: k.adv_router })
+            .map(|k| LsRequest {
+                ls_type: k.ls_type,
+                lsid: k.lsid,
+                adv_router: k.adv_router,
+            })
             .collect();
         n.lsr_sent = entries.iter().map(LsRequest::key).collect();
         n.lsr_rxmt_at = Some(now + rxmt);
@@ -284,19 +363,37 @@ impl Instance {
 
     /// RFC 2328 10.7: answer a Link State Request with LS Updates, or
     /// BadLSReq if something asked for is not in the database.
-    pub(crate) fn receive_ls_request(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, entries: Vec<LsRequest>, out: &mut Vec<Output>) {
+    pub(crate) fn receive_ls_request(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        entries: Vec<LsRequest>,
+        out: &mut Vec<Output>,
+    ) {
         let state = self.ifaces[iface].neighbors.get(&rid).map(|n| n.state);
-        if !matches!(state, Some(NbrState::Exchange | NbrState::Loading | NbrState::Full)) {
+        if !matches!(
+            state,
+            Some(NbrState::Exchange | NbrState::Loading | NbrState::Full)
+        ) {
             return;
         }
         let version = self.cfg.version;
         let mut lsas = Vec::with_capacity(entries.len());
         for e in &entries {
-            let key = DbKey { scope: scope_of(version, e.ls_type, iface), key: e.key() };
+            let key = DbKey {
+                scope: scope_of(version, e.ls_type, iface),
+                key: e.key(),
+            };
             match self.lsdb.get(&key) {
                 Some(entry) => lsas.push(entry.to_send(now, INF_TRANS_DELAY)),
                 None => {
-                    self.drop_packet(iface, "bad_ls_request", format!("{rid} asked for {key}, which is not in the database"), out);
+                    self.drop_packet(
+                        iface,
+                        "bad_ls_request",
+                        format!("{rid} asked for {key}, which is not in the database"),
+                        out,
+                    );
                     self.neighbor_event(now, iface, rid, NbrEvent::BadLsReq, out);
                     return;
                 }
@@ -308,7 +405,13 @@ impl Instance {
 
     /// Sends LSAs in as few LS Updates as fit the MTU (an LSA bigger than
     /// one packet goes alone, and IP fragments it).
-    pub(crate) fn send_lsas(&mut self, iface: IfaceId, dst: std::net::IpAddr, lsas: Vec<Lsa>, out: &mut Vec<Output>) {
+    pub(crate) fn send_lsas(
+        &mut self,
+        iface: IfaceId,
+        dst: std::net::IpAddr,
+        lsas: Vec<Lsa>,
+        out: &mut Vec<Output>,
+    ) {
         let room = self.max_body(iface).saturating_sub(4);
         let mut batch: Vec<Lsa> = Vec::new();
         let mut size = 0;

@@ -25,8 +25,19 @@ use super::wire::{Body, Lsa, LsaHeader, Recency, compare};
 
 impl Instance {
     /// RFC 2328 13: an LS Update from neighbor `rid`.
-    pub(crate) fn receive_ls_update(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, lsas: Vec<Lsa>, out: &mut Vec<Output>) {
-        if !self.ifaces[iface].neighbors.get(&rid).is_some_and(|n| n.floods()) {
+    pub(crate) fn receive_ls_update(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        lsas: Vec<Lsa>,
+        out: &mut Vec<Output>,
+    ) {
+        if !self.ifaces[iface]
+            .neighbors
+            .get(&rid)
+            .is_some_and(|n| n.floods())
+        {
             return;
         }
         let version = self.cfg.version;
@@ -34,11 +45,26 @@ impl Instance {
         for lsa in lsas {
             // Steps 1-3: checksum, type, age and sequence number.
             if let Err(e) = lsa.validate(version) {
-                self.drop_packet(iface, e.kind(), format!("LSA {} from {rid}: {e}", lsa.key()), out);
+                self.drop_packet(
+                    iface,
+                    e.kind(),
+                    format!("LSA {} from {rid}: {e}", lsa.key()),
+                    out,
+                );
                 continue;
             }
-            let key = DbKey { scope: scope_of(version, lsa.header.ls_type, iface), key: lsa.key() };
-            let db = self.lsdb.get(&key).map(|e| (e.header(now), e.received_by_flooding, e.installed, e.last_sent_back));
+            let key = DbKey {
+                scope: scope_of(version, lsa.header.ls_type, iface),
+                key: lsa.key(),
+            };
+            let db = self.lsdb.get(&key).map(|e| {
+                (
+                    e.header(now),
+                    e.received_by_flooding,
+                    e.installed,
+                    e.last_sent_back,
+                )
+            });
             // Step 4: a MaxAge LSA we do not have, with nobody exchanging:
             // acknowledge and forget it.
             if lsa.header.is_max_age() && db.is_none() && !self.anyone_exchanging() {
@@ -52,7 +78,12 @@ impl Instance {
                     if let Some((_, true, installed, _)) = db
                         && now.saturating_duration_since(installed) < MIN_LS_ARRIVAL
                     {
-                        self.drop_packet(iface, "min_ls_arrival", format!("LSA {key} from {rid}"), out);
+                        self.drop_packet(
+                            iface,
+                            "min_ls_arrival",
+                            format!("LSA {key} from {rid}"),
+                            out,
+                        );
                         continue;
                     }
                     // Step 5c before 5b here, because the retransmission
@@ -93,11 +124,14 @@ impl Instance {
                     // Step 8: send our newer copy back, at most once per
                     // MinLSArrival, unless it is a MaxAge MaxSequenceNumber
                     // instance on its way out.
-                    let Some((ours, _, _, sent_back)) = db else { continue };
+                    let Some((ours, _, _, sent_back)) = db else {
+                        continue;
+                    };
                     if ours.is_max_age() && ours.seq == MAX_SEQUENCE_NUMBER {
                         continue;
                     }
-                    if sent_back.is_some_and(|t| now.saturating_duration_since(t) < MIN_LS_ARRIVAL) {
+                    if sent_back.is_some_and(|t| now.saturating_duration_since(t) < MIN_LS_ARRIVAL)
+                    {
                         continue;
                     }
                     if let Some(e) = self.lsdb.get_mut(&key) {
@@ -118,7 +152,13 @@ impl Instance {
 
     /// After LSAs arrived: LoadingDone when the request list emptied, or
     /// the next LS Request once the last one is answered.
-    fn after_updates(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, out: &mut Vec<Output>) {
+    fn after_updates(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        out: &mut Vec<Output>,
+    ) {
         let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) else {
             return;
         };
@@ -134,13 +174,18 @@ impl Instance {
     }
 
     fn on_request_list(&self, iface: IfaceId, rid: Ipv4Addr, key: &DbKey) -> bool {
-        self.ifaces[iface].neighbors.get(&rid).is_some_and(|n| n.requests.contains_key(&key.key))
+        self.ifaces[iface]
+            .neighbors
+            .get(&rid)
+            .is_some_and(|n| n.requests.contains_key(&key.key))
     }
 
     fn anyone_exchanging(&self) -> bool {
-        self.ifaces
-            .iter()
-            .any(|i| i.neighbors.values().any(|n| matches!(n.state, NbrState::Exchange | NbrState::Loading)))
+        self.ifaces.iter().any(|i| {
+            i.neighbors
+                .values()
+                .any(|n| matches!(n.state, NbrState::Exchange | NbrState::Loading))
+        })
     }
 
     fn remove_from_rxmt_lists(&mut self, key: &DbKey) {
@@ -155,7 +200,14 @@ impl Instance {
     /// `None`) out of every interface of its scope, adding it to each
     /// adjacent neighbor's retransmission list. Returns whether it went back
     /// out of the interface it came in on.
-    pub(crate) fn flood(&mut self, now: Instant, key: DbKey, lsa: &Lsa, from: Option<(IfaceId, Ipv4Addr)>, out: &mut Vec<Output>) -> bool {
+    pub(crate) fn flood(
+        &mut self,
+        now: Instant,
+        key: DbKey,
+        lsa: &Lsa,
+        from: Option<(IfaceId, Ipv4Addr)>,
+        out: &mut Vec<Output>,
+    ) -> bool {
         let ifaces: Vec<IfaceId> = match key.scope {
             Scope::Link(i) => vec![i],
             Scope::Area | Scope::As => (0..self.ifaces.len()).collect(),
@@ -225,7 +277,12 @@ impl Instance {
                 flooded_back = true;
             }
             let dst = self.flood_dst(iface);
-            let copy = lsa.with_age(lsa.header.age.saturating_add(INF_TRANS_DELAY).min(super::wire::iana::constants::MAX_AGE));
+            let copy = lsa.with_age(
+                lsa.header
+                    .age
+                    .saturating_add(INF_TRANS_DELAY)
+                    .min(super::wire::iana::constants::MAX_AGE),
+            );
             self.send(iface, dst, Body::LsUpdate(vec![copy]), out);
         }
         for (iface, rid) in loading_done {
@@ -236,14 +293,31 @@ impl Instance {
 
     /// RFC 2328 13.7: acknowledgments take LSAs off the retransmission list
     /// when they are for the instance we hold.
-    pub(crate) fn receive_ls_ack(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, headers: Vec<LsaHeader>, out: &mut Vec<Output>) {
-        if !self.ifaces[iface].neighbors.get(&rid).is_some_and(|n| n.floods()) {
+    pub(crate) fn receive_ls_ack(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        headers: Vec<LsaHeader>,
+        out: &mut Vec<Output>,
+    ) {
+        if !self.ifaces[iface]
+            .neighbors
+            .get(&rid)
+            .is_some_and(|n| n.floods())
+        {
             return;
         }
         let version = self.cfg.version;
         for h in headers {
-            let key = DbKey { scope: scope_of(version, h.ls_type, iface), key: h.key() };
-            let same = self.lsdb.get(&key).is_some_and(|e| compare(&h, &e.header(now)) == Recency::Same);
+            let key = DbKey {
+                scope: scope_of(version, h.ls_type, iface),
+                key: h.key(),
+            };
+            let same = self
+                .lsdb
+                .get(&key)
+                .is_some_and(|e| compare(&h, &e.header(now)) == Recency::Same);
             let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) else {
                 return;
             };
@@ -259,7 +333,13 @@ impl Instance {
 
     /// RFC 2328 13.6: resend everything still unacknowledged, as unicast
     /// (AllSPFRouters on point-to-point links).
-    pub(crate) fn retransmit_lsas(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, out: &mut Vec<Output>) {
+    pub(crate) fn retransmit_lsas(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        out: &mut Vec<Output>,
+    ) {
         let rxmt = self.lsa_rxmt_interval(iface);
         let dst = self.neighbor_dst(iface, rid);
         let Some(n) = self.ifaces[iface].neighbors.get_mut(&rid) else {
@@ -281,7 +361,13 @@ impl Instance {
         self.send_lsas(iface, dst, lsas, out);
     }
 
-    pub(crate) fn send_acks(&mut self, iface: IfaceId, dst: std::net::IpAddr, headers: Vec<LsaHeader>, out: &mut Vec<Output>) {
+    pub(crate) fn send_acks(
+        &mut self,
+        iface: IfaceId,
+        dst: std::net::IpAddr,
+        headers: Vec<LsaHeader>,
+        out: &mut Vec<Output>,
+    ) {
         let room = (self.max_body(iface) / LSA_HEADER_LEN).max(1);
         for chunk in headers.chunks(room) {
             self.send(iface, dst, Body::LsAck(chunk.to_vec()), out);
@@ -308,6 +394,9 @@ impl Instance {
         // A Network-LSA whose Link State ID is one of our addresses.
         self.cfg.version == super::wire::Version::V2
             && key.key.ls_type == ls_type::V2_NETWORK
-            && self.ifaces.iter().any(|i| i.ipv4().is_some_and(|n| n.addr() == key.key.lsid))
+            && self
+                .ifaces
+                .iter()
+                .any(|i| i.ipv4().is_some_and(|n| n.addr() == key.key.lsid))
     }
 }

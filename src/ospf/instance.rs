@@ -59,10 +59,20 @@ pub(crate) struct InstanceConfig {
 #[derive(Debug)]
 pub(crate) enum Input<'a> {
     /// The interface is up with these addresses (again, when they change).
-    InterfaceUp { iface: IfaceId, addrs: InterfaceAddrs },
-    InterfaceDown { iface: IfaceId },
+    InterfaceUp {
+        iface: IfaceId,
+        addrs: InterfaceAddrs,
+    },
+    InterfaceDown {
+        iface: IfaceId,
+    },
     /// One IP payload received on an interface.
-    Packet { iface: IfaceId, src: IpAddr, dst: IpAddr, data: &'a [u8] },
+    Packet {
+        iface: IfaceId,
+        src: IpAddr,
+        dst: IpAddr,
+        data: &'a [u8],
+    },
     /// The VIPs to originate now, this version's family only, with costs.
     Vips(BTreeMap<IpNet, u32>),
     /// Flush everything originated, say goodbye, then report
@@ -75,7 +85,11 @@ pub(crate) enum Input<'a> {
 pub(crate) enum Output {
     /// Send one IP payload (OSPFv2: sealed; OSPFv3: checksum left to the
     /// kernel) out of an interface to `dst`.
-    Send { iface: IfaceId, dst: IpAddr, data: Vec<u8> },
+    Send {
+        iface: IfaceId,
+        dst: IpAddr,
+        data: Vec<u8>,
+    },
     Event(Event),
     /// Shutdown finished: every flush was acknowledged or the wait ran out.
     ShutdownComplete,
@@ -84,14 +98,40 @@ pub(crate) enum Output {
 /// Observable events, for the driver to log (one place names each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
-    InterfaceState { iface: IfaceId, from: IfState, to: IfState },
-    NeighborState { iface: IfaceId, router_id: Ipv4Addr, from: NbrState, to: NbrState, event: NbrEvent },
-    DrElected { iface: IfaceId, dr: Ipv4Addr, bdr: Ipv4Addr },
-    PacketDropped { iface: IfaceId, reason: &'static str, detail: String },
-    Originated { key: DbKey, seq: u32 },
+    InterfaceState {
+        iface: IfaceId,
+        from: IfState,
+        to: IfState,
+    },
+    NeighborState {
+        iface: IfaceId,
+        router_id: Ipv4Addr,
+        from: NbrState,
+        to: NbrState,
+        event: NbrEvent,
+    },
+    DrElected {
+        iface: IfaceId,
+        dr: Ipv4Addr,
+        bdr: Ipv4Addr,
+    },
+    PacketDropped {
+        iface: IfaceId,
+        reason: &'static str,
+        detail: String,
+    },
+    Originated {
+        key: DbKey,
+        seq: u32,
+    },
     /// A new instance is wanted but MinLSInterval holds it until `at`.
-    OriginationDeferred { key: DbKey, at: Instant },
-    Flushed { key: DbKey },
+    OriginationDeferred {
+        key: DbKey,
+        at: Instant,
+    },
+    Flushed {
+        key: DbKey,
+    },
 }
 
 /// Counters, by reason.
@@ -167,7 +207,12 @@ impl Instance {
                     self.interface_down(now, iface, &mut out);
                 }
             }
-            Input::Packet { iface, src, dst, data } => {
+            Input::Packet {
+                iface,
+                src,
+                dst,
+                data,
+            } => {
                 if iface < self.ifaces.len() {
                     self.receive(now, iface, src, dst, data, &mut out);
                 }
@@ -180,7 +225,9 @@ impl Instance {
             }
             Input::Shutdown => {
                 if self.shutdown.is_none() {
-                    self.shutdown = Some(Shutdown { give_up_at: now + SHUTDOWN_FLUSH_WAIT });
+                    self.shutdown = Some(Shutdown {
+                        give_up_at: now + SHUTDOWN_FLUSH_WAIT,
+                    });
                     self.origin.vips.clear();
                     self.origination_needed = true;
                 }
@@ -243,7 +290,11 @@ impl Instance {
             self.send_delayed_acks(iface, out);
         }
         if let Some(s) = self.shutdown {
-            let pending = self.ifaces.iter().any(|i| i.neighbors.values().any(|n| n.floods() && !n.rxmt.is_empty()));
+            let pending = self.ifaces.iter().any(|i| {
+                i.neighbors
+                    .values()
+                    .any(|n| n.floods() && !n.rxmt.is_empty())
+            });
             if !pending || now >= s.give_up_at {
                 for iface in 0..self.ifaces.len() {
                     self.send_hello(now, iface, true, out);
@@ -254,12 +305,23 @@ impl Instance {
         }
     }
 
-    fn neighbor_timers(&mut self, now: Instant, iface: IfaceId, rid: Ipv4Addr, out: &mut Vec<Output>) {
+    fn neighbor_timers(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        rid: Ipv4Addr,
+        out: &mut Vec<Output>,
+    ) {
         let Some(n) = self.ifaces[iface].neighbors.get(&rid) else {
             return;
         };
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        let (inactive, dd, lsr, rxmt) = (due(n.inactivity_at), due(n.dd_rxmt_at), due(n.lsr_rxmt_at), due(n.rxmt_at));
+        let (inactive, dd, lsr, rxmt) = (
+            due(n.inactivity_at),
+            due(n.dd_rxmt_at),
+            due(n.lsr_rxmt_at),
+            due(n.rxmt_at),
+        );
         if inactive {
             self.neighbor_event(now, iface, rid, NbrEvent::InactivityTimer, out);
             return;
@@ -298,15 +360,18 @@ impl Instance {
     /// RFC 2328 14: refresh our LSAs at LSRefreshTime; reflood others' that
     /// reached MaxAge; drop MaxAge LSAs nobody needs any more.
     fn sweep_ages(&mut self, now: Instant, out: &mut Vec<Output>) {
-        let exchanging = self
-            .ifaces
-            .iter()
-            .any(|i| i.neighbors.values().any(|n| matches!(n.state, NbrState::Exchange | NbrState::Loading)));
+        let exchanging = self.ifaces.iter().any(|i| {
+            i.neighbors
+                .values()
+                .any(|n| matches!(n.state, NbrState::Exchange | NbrState::Loading))
+        });
         let mut reflood = Vec::new();
         let mut remove = Vec::new();
         for (key, e) in self.lsdb.iter() {
             if !e.is_max_age(now) {
-                if self.is_self_originated(key) && e.age(now) >= super::wire::iana::constants::LS_REFRESH_TIME {
+                if self.is_self_originated(key)
+                    && e.age(now) >= super::wire::iana::constants::LS_REFRESH_TIME
+                {
                     self.origin.force.insert(*key);
                     self.origination_needed = true;
                 }
@@ -331,13 +396,23 @@ impl Instance {
     }
 
     pub(crate) fn on_any_rxmt_list(&self, key: &DbKey) -> bool {
-        self.ifaces.iter().any(|i| i.neighbors.values().any(|n| n.rxmt.contains(key)))
+        self.ifaces
+            .iter()
+            .any(|i| i.neighbors.values().any(|n| n.rxmt.contains(key)))
     }
 
     // ---- receiving
 
     /// RFC 2328 8.2: checks every packet passes, then dispatch by type.
-    fn receive(&mut self, now: Instant, iface: IfaceId, src: IpAddr, dst: IpAddr, data: &[u8], out: &mut Vec<Output>) {
+    fn receive(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        src: IpAddr,
+        dst: IpAddr,
+        data: &[u8],
+        out: &mut Vec<Output>,
+    ) {
         self.stats.packets_received += 1;
         if !self.ifaces[iface].is_up() {
             return;
@@ -362,19 +437,31 @@ impl Instance {
         };
         let i = &self.ifaces[iface];
         let check = if packet.version != version {
-            Err(("bad_version", format!("{} packet on an {} instance", packet.version, version)))
+            Err((
+                "bad_version",
+                format!("{} packet on an {} instance", packet.version, version),
+            ))
         } else if packet.area_id != self.cfg.area_id {
-            Err(("area_mismatch", format!("area {}, ours {}", packet.area_id, self.cfg.area_id)))
+            Err((
+                "area_mismatch",
+                format!("area {}, ours {}", packet.area_id, self.cfg.area_id),
+            ))
         } else if packet.router_id == self.cfg.router_id {
             // Our own packet looped back, or a Router ID clash.
             Err(("own_router_id", format!("from {src}")))
         } else if version == Version::V3 && packet.instance_id != i.cfg.instance_id {
-            Err(("instance_mismatch", format!("instance ID {}", packet.instance_id)))
+            Err((
+                "instance_mismatch",
+                format!("instance ID {}", packet.instance_id),
+            ))
         } else if version == Version::V2
             && i.cfg.network == NetworkType::Broadcast
             && !matches!((src, i.ipv4()), (IpAddr::V4(s), Some(net)) if net.contains(&s))
         {
-            Err(("wrong_subnet", format!("source {src} is not on the interface's subnet")))
+            Err((
+                "wrong_subnet",
+                format!("source {src} is not on the interface's subnet"),
+            ))
         } else if dst == self.all_d_routers() {
             // vipd is never DR or BDR (RFC 2328 8.2).
             Err(("not_dr", format!("to {dst}")))
@@ -389,7 +476,10 @@ impl Instance {
         let nbr = self.ifaces[iface].neighbor_for(version, rid, src);
         // RFC 2328 D.4.3: a sequence number below the neighbor's last is a
         // replay.
-        if let (Some(seq), Some(n)) = (crypto_seq, nbr.and_then(|r| self.ifaces[iface].neighbors.get_mut(&r))) {
+        if let (Some(seq), Some(n)) = (
+            crypto_seq,
+            nbr.and_then(|r| self.ifaces[iface].neighbors.get_mut(&r)),
+        ) {
             if let Some(last) = n.crypto_seq.filter(|last| seq < *last) {
                 let e = DecodeError::Auth(AuthError::Replay { last, got: seq });
                 self.drop_packet(iface, e.kind(), format!("from {src}: {e}"), out);
@@ -406,7 +496,12 @@ impl Instance {
             return;
         }
         let Some(rid) = nbr else {
-            self.drop_packet(iface, "unknown_neighbor", format!("{:?} from {src} ({rid})", body.packet_type()), out);
+            self.drop_packet(
+                iface,
+                "unknown_neighbor",
+                format!("{:?} from {src} ({rid})", body.packet_type()),
+                out,
+            );
             return;
         };
         match body {
@@ -418,9 +513,19 @@ impl Instance {
         }
     }
 
-    pub(crate) fn drop_packet(&mut self, iface: IfaceId, reason: &'static str, detail: String, out: &mut Vec<Output>) {
+    pub(crate) fn drop_packet(
+        &mut self,
+        iface: IfaceId,
+        reason: &'static str,
+        detail: String,
+        out: &mut Vec<Output>,
+    ) {
         *self.stats.dropped.entry(reason).or_default() += 1;
-        out.push(Output::Event(Event::PacketDropped { iface, reason, detail }));
+        out.push(Output::Event(Event::PacketDropped {
+            iface,
+            reason,
+            detail,
+        }));
     }
 
     // ---- sending
@@ -478,7 +583,11 @@ impl Instance {
         let auth = match (&i.cfg.auth, self.cfg.version) {
             (Some(key), Version::V2) => {
                 i.crypto_seq = i.crypto_seq.wrapping_add(1);
-                AuthHeader::Crypto { key_id: key.key_id, auth_len: key.algorithm.digest_len() as u8, seq: i.crypto_seq }
+                AuthHeader::Crypto {
+                    key_id: key.key_id,
+                    auth_len: key.algorithm.digest_len() as u8,
+                    seq: i.crypto_seq,
+                }
             }
             _ => AuthHeader::Null,
         };

@@ -146,7 +146,12 @@ impl Interface {
 
     /// The neighbor that sent a packet: by Router ID, except on an OSPFv2
     /// broadcast network where RFC 2328 10.5 identifies it by address.
-    pub(crate) fn neighbor_for(&self, version: Version, rid: Ipv4Addr, src: IpAddr) -> Option<Ipv4Addr> {
+    pub(crate) fn neighbor_for(
+        &self,
+        version: Version,
+        rid: Ipv4Addr,
+        src: IpAddr,
+    ) -> Option<Ipv4Addr> {
         if version == Version::V2 && self.cfg.network == NetworkType::Broadcast {
             self.neighbors
                 .values()
@@ -175,13 +180,22 @@ impl Instance {
     }
 
     /// RFC 2328 9.3 InterfaceUp (or an address change while up).
-    pub(crate) fn interface_up(&mut self, now: Instant, iface: IfaceId, addrs: InterfaceAddrs, out: &mut Vec<Output>) {
+    pub(crate) fn interface_up(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        addrs: InterfaceAddrs,
+        out: &mut Vec<Output>,
+    ) {
         let i = &mut self.ifaces[iface];
         if i.is_up() {
             if i.addrs.as_ref() == Some(&addrs) {
                 return;
             }
-            let same_identity = i.addrs.as_ref().is_some_and(|a| a.ipv4 == addrs.ipv4 && a.ifindex == addrs.ifindex);
+            let same_identity = i
+                .addrs
+                .as_ref()
+                .is_some_and(|a| a.ipv4 == addrs.ipv4 && a.ifindex == addrs.ifindex);
             if !same_identity {
                 // Neighbors knew us by the old address: start over.
                 self.interface_down(now, iface, out);
@@ -221,7 +235,11 @@ impl Instance {
         i.delayed_acks.clear();
         self.lsdb.forget_link(iface);
         if from != IfState::Down {
-            out.push(Output::Event(Event::InterfaceState { iface, from, to: IfState::Down }));
+            out.push(Output::Event(Event::InterfaceState {
+                iface,
+                from,
+                to: IfState::Down,
+            }));
         }
         self.origination_needed = true;
     }
@@ -229,7 +247,13 @@ impl Instance {
     /// RFC 2328 9.5: the Hello, sent every HelloInterval. `final_goodbye`
     /// lists no neighbors, which tears every adjacency down at once (they
     /// see 1-WayReceived) instead of after RouterDeadInterval.
-    pub(crate) fn send_hello(&mut self, now: Instant, iface: IfaceId, final_goodbye: bool, out: &mut Vec<Output>) {
+    pub(crate) fn send_hello(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        final_goodbye: bool,
+        out: &mut Vec<Output>,
+    ) {
         let i = &self.ifaces[iface];
         if !i.is_up() {
             return;
@@ -280,13 +304,35 @@ impl Instance {
             && i.cfg.network == NetworkType::Broadcast
             && i.ipv4().is_some_and(|n| n.netmask() != hello.network_mask)
         {
-            Some(("hello_mask_mismatch", format!("network mask {}", hello.network_mask)))
+            Some((
+                "hello_mask_mismatch",
+                format!("network mask {}", hello.network_mask),
+            ))
         } else if hello.hello_interval != i.cfg.hello_interval {
-            Some(("hello_interval_mismatch", format!("HelloInterval {}s, ours {}s", hello.hello_interval, i.cfg.hello_interval)))
+            Some((
+                "hello_interval_mismatch",
+                format!(
+                    "HelloInterval {}s, ours {}s",
+                    hello.hello_interval, i.cfg.hello_interval
+                ),
+            ))
         } else if hello.dead_interval != i.cfg.dead_interval {
-            Some(("dead_interval_mismatch", format!("RouterDeadInterval {}s, ours {}s", hello.dead_interval, i.cfg.dead_interval)))
+            Some((
+                "dead_interval_mismatch",
+                format!(
+                    "RouterDeadInterval {}s, ours {}s",
+                    hello.dead_interval, i.cfg.dead_interval
+                ),
+            ))
         } else if hello.options & e_bit(version) != our_e {
-            Some(("options_mismatch", format!("E-bit {}, ours {}", hello.options & e_bit(version) != 0, our_e != 0)))
+            Some((
+                "options_mismatch",
+                format!(
+                    "E-bit {}, ours {}",
+                    hello.options & e_bit(version) != 0,
+                    our_e != 0
+                ),
+            ))
         } else {
             None
         };
@@ -303,7 +349,10 @@ impl Instance {
             self.neighbor_event(now, iface, old, NbrEvent::KillNbr, out);
         }
         let i = &mut self.ifaces[iface];
-        let n = i.neighbors.entry(rid).or_insert_with(|| Neighbor::new(rid, src));
+        let n = i
+            .neighbors
+            .entry(rid)
+            .or_insert_with(|| Neighbor::new(rid, src));
         n.addr = src;
         let before = (n.priority, n.declared_dr, n.declared_bdr);
         n.priority = hello.priority;
@@ -375,16 +424,24 @@ impl Instance {
                 }
             })
             .collect();
-        let best = |it: &mut dyn Iterator<Item = &Candidate>| it.max_by_key(|c| c.key).map(|c| c.id);
+        let best =
+            |it: &mut dyn Iterator<Item = &Candidate>| it.max_by_key(|c| c.key).map(|c| c.id);
         // Step 2: the BDR, among those not claiming to be DR; those claiming
         // to be BDR first.
-        let bdr = best(&mut candidates.iter().filter(|c| !c.declares_dr && c.declares_bdr))
-            .or_else(|| best(&mut candidates.iter().filter(|c| !c.declares_dr)));
+        let bdr = best(
+            &mut candidates
+                .iter()
+                .filter(|c| !c.declares_dr && c.declares_bdr),
+        )
+        .or_else(|| best(&mut candidates.iter().filter(|c| !c.declares_dr)));
         // Step 3: the DR among those claiming it, else the new BDR.
         let dr = best(&mut candidates.iter().filter(|c| c.declares_dr)).or(bdr);
         // When the DR is also the only BDR candidate, there is no BDR.
         let bdr = bdr.filter(|b| Some(*b) != dr);
-        (dr.unwrap_or(Ipv4Addr::UNSPECIFIED), bdr.unwrap_or(Ipv4Addr::UNSPECIFIED))
+        (
+            dr.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            bdr.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        )
     }
 
     /// The neighbor that is the DR of a broadcast interface, if any.

@@ -7,3 +7,6 @@ pub(crate) mod lsdb;
 pub(crate) mod neighbor;
 mod origin;
 pub(crate) mod wire;
+
+#[cfg(test)]
+mod tests;

@@ -32,7 +32,9 @@ use super::wire::iana::constants::*;
 use super::wire::iana::{link_type, ls_type, options, prefix_options, router_flags};
 use super::wire::lsa::LsaBody;
 use super::wire::lsa_v2::{ExternalLsa, RouterLink, RouterLsa};
-use super::wire::lsa_v3::{ExternalLsaV3, IntraAreaPrefixLsa, LinkLsa, Prefix, RouterLinkV3, RouterLsaV3};
+use super::wire::lsa_v3::{
+    ExternalLsaV3, IntraAreaPrefixLsa, LinkLsa, Prefix, RouterLinkV3, RouterLsaV3,
+};
 use super::wire::{Lsa, LsaHeader, LsaKey, Version};
 
 /// Origination state.
@@ -86,10 +88,13 @@ impl Instance {
             let mut body = Vec::new();
             w.body.encode(&mut body);
             let forced = self.origin.force.remove(&w.key);
-            let current = self.lsdb.get(&w.key).map(|e| (e.lsa.clone(), e.is_max_age(now)));
-            let unchanged = current
-                .as_ref()
-                .is_some_and(|(lsa, max_age)| !max_age && lsa.body() == body.as_slice() && lsa.header.options == w.options);
+            let current = self
+                .lsdb
+                .get(&w.key)
+                .map(|e| (e.lsa.clone(), e.is_max_age(now)));
+            let unchanged = current.as_ref().is_some_and(|(lsa, max_age)| {
+                !max_age && lsa.body() == body.as_slice() && lsa.header.options == w.options
+            });
             if unchanged && !forced {
                 continue;
             }
@@ -134,7 +139,9 @@ impl Instance {
         let unwanted: Vec<DbKey> = self
             .lsdb
             .iter()
-            .filter(|(k, e)| self.is_self_originated(k) && !wanted_keys.contains(k) && !e.is_max_age(now))
+            .filter(|(k, e)| {
+                self.is_self_originated(k) && !wanted_keys.contains(k) && !e.is_max_age(now)
+            })
             .map(|(k, _)| *k)
             .collect();
         for key in unwanted {
@@ -191,7 +198,14 @@ impl Instance {
             ls_type::V3_AS_EXTERNAL if self.cfg.version == Version::V3 => Scope::As,
             _ => Scope::Area,
         };
-        DbKey { scope, key: LsaKey { ls_type: t, lsid, adv_router: self.cfg.router_id } }
+        DbKey {
+            scope,
+            key: LsaKey {
+                ls_type: t,
+                lsid,
+                adv_router: self.cfg.router_id,
+            },
+        }
     }
 
     fn wanted_v2(&mut self) -> Vec<Wanted> {
@@ -225,16 +239,18 @@ impl Instance {
                 }
                 // RFC 2328 12.4.1.2: a transit link once Full with the DR,
                 // else the subnet as a stub link.
-                NetworkType::Broadcast => match self.dr_neighbor(id).filter(|n| n.state == NbrState::Full) {
-                    Some(_) => links.push(RouterLink {
-                        link_id: i.dr,
-                        link_data: net.addr(),
-                        link_type: link_type::TRANSIT,
-                        metric: MAX_LINK_METRIC,
-                        tos: Vec::new(),
-                    }),
-                    None => links.push(stub),
-                },
+                NetworkType::Broadcast => {
+                    match self.dr_neighbor(id).filter(|n| n.state == NbrState::Full) {
+                        Some(_) => links.push(RouterLink {
+                            link_id: i.dr,
+                            link_data: net.addr(),
+                            link_type: link_type::TRANSIT,
+                            metric: MAX_LINK_METRIC,
+                            tos: Vec::new(),
+                        }),
+                        None => links.push(stub),
+                    }
+                }
             }
         }
         let mut wanted = Vec::new();
@@ -328,7 +344,11 @@ impl Instance {
                         prefixes: addrs
                             .ipv6_prefixes
                             .iter()
-                            .map(|p| Prefix { prefix: p.trunc(), options: 0, field: 0 })
+                            .map(|p| Prefix {
+                                prefix: p.trunc(),
+                                options: 0,
+                                field: 0,
+                            })
                             .collect(),
                     }),
                 });
@@ -338,7 +358,11 @@ impl Instance {
         wanted.push(Wanted {
             key: self.area_key(ls_type::V3_ROUTER, Ipv4Addr::UNSPECIFIED),
             options: 0,
-            body: LsaBody::RouterV3(RouterLsaV3 { flags, options: opts, links }),
+            body: LsaBody::RouterV3(RouterLsaV3 {
+                flags,
+                options: opts,
+                links,
+            }),
         });
         let vips: Vec<(IpNet, u32)> = self.origin.vips.iter().map(|(p, c)| (*p, *c)).collect();
         for (prefix, cost) in vips {
@@ -352,7 +376,11 @@ impl Instance {
                     body: LsaBody::ExternalV3(ExternalLsaV3 {
                         type2: self.cfg.external_type2,
                         metric: cost.min(0xff_ffff),
-                        prefix: Prefix { prefix: v6, options: 0, field: 0 },
+                        prefix: Prefix {
+                            prefix: v6,
+                            options: 0,
+                            field: 0,
+                        },
                         forwarding: None,
                         tag: None,
                         referenced_lsid: None,

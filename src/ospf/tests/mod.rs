@@ -26,7 +26,9 @@ use super::neighbor::NbrState;
 use super::wire::auth::{self, AuthKey};
 use super::wire::iana::options;
 use super::wire::lsa::LsaBody;
-use super::wire::{AuthHeader, Body, DbDesc, DdFlags, Hello, LsRequest, Lsa, LsaHeader, Packet, Version};
+use super::wire::{
+    AuthHeader, Body, DbDesc, DdFlags, Hello, LsRequest, Lsa, LsaHeader, Packet, Version,
+};
 
 /// vipd's Router ID in every scenario; peers above it are master.
 pub(super) const ME: Ipv4Addr = Ipv4Addr::new(10, 255, 0, 2);
@@ -71,7 +73,12 @@ impl Lab {
             external_type2: true,
             interfaces: vec![iface],
         };
-        let mut lab = Lab { inst: Instance::new(cfg, t0, SEED), now: t0, t0, version };
+        let mut lab = Lab {
+            inst: Instance::new(cfg, t0, SEED),
+            now: t0,
+            t0,
+            version,
+        };
         let addrs = InterfaceAddrs {
             ifindex: IFINDEX,
             mtu: 1500,
@@ -115,15 +122,27 @@ impl Lab {
             Version::V2 => IpAddr::V4(Ipv4Addr::new(224, 0, 0, 5)),
             Version::V3 => "ff02::5".parse().unwrap(),
         };
-        self.inst.handle(self.now, Input::Packet { iface: 0, src: peer.addr, dst, data })
+        self.inst.handle(
+            self.now,
+            Input::Packet {
+                iface: 0,
+                src: peer.addr,
+                dst,
+                data,
+            },
+        )
     }
 
     pub(super) fn state_of(&self, peer: &Peer) -> Option<NbrState> {
-        self.inst.ifaces[0].neighbors.get(&peer.rid).map(|n| n.state)
+        self.inst.ifaces[0]
+            .neighbors
+            .get(&peer.rid)
+            .map(|n| n.state)
     }
 
     pub(super) fn vips(&mut self, vips: &[(&str, u32)]) -> Vec<Output> {
-        let map: BTreeMap<IpNet, u32> = vips.iter().map(|(p, c)| (p.parse().unwrap(), *c)).collect();
+        let map: BTreeMap<IpNet, u32> =
+            vips.iter().map(|(p, c)| (p.parse().unwrap(), *c)).collect();
         self.input(Input::Vips(map))
     }
 
@@ -136,7 +155,10 @@ impl Lab {
         let their_lsas = peer.lsas.clone();
         let headers: Vec<LsaHeader> = their_lsas.iter().map(|l| l.header).collect();
         if peer.rid > ME {
-            out.extend(self.receive(peer, peer.dd(DdFlags::I | DdFlags::M | DdFlags::MS, 5000, vec![])));
+            out.extend(self.receive(
+                peer,
+                peer.dd(DdFlags::I | DdFlags::M | DdFlags::MS, 5000, vec![]),
+            ));
             out.extend(self.receive(peer, peer.dd(DdFlags::MS, 5001, headers)));
         } else {
             // vipd is master: acknowledge its first packet, then its next.
@@ -201,10 +223,36 @@ impl Peer {
 
     pub(super) fn router_lsa(&self, seq: u32, age: u16) -> Lsa {
         let (t, lsid, options, body) = match self.version {
-            Version::V2 => (1, self.rid, 2, LsaBody::Router(super::wire::lsa_v2::RouterLsa { flags: 0, links: vec![] })),
-            Version::V3 => (0x2001, Ipv4Addr::UNSPECIFIED, 0, LsaBody::RouterV3(super::wire::lsa_v3::RouterLsaV3 { flags: 0, options: 0x13, links: vec![] })),
+            Version::V2 => (
+                1,
+                self.rid,
+                2,
+                LsaBody::Router(super::wire::lsa_v2::RouterLsa {
+                    flags: 0,
+                    links: vec![],
+                }),
+            ),
+            Version::V3 => (
+                0x2001,
+                Ipv4Addr::UNSPECIFIED,
+                0,
+                LsaBody::RouterV3(super::wire::lsa_v3::RouterLsaV3 {
+                    flags: 0,
+                    options: 0x13,
+                    links: vec![],
+                }),
+            ),
         };
-        let h = LsaHeader { age, options, ls_type: t, lsid, adv_router: self.rid, seq, checksum: 0, length: 0 };
+        let h = LsaHeader {
+            age,
+            options,
+            ls_type: t,
+            lsid,
+            adv_router: self.rid,
+            seq,
+            checksum: 0,
+            length: 0,
+        };
         Lsa::build(self.version, h, &body)
     }
 
@@ -213,11 +261,22 @@ impl Peer {
             Some(k) => {
                 let seq = self.crypto_seq.get() + 1;
                 self.crypto_seq.set(seq);
-                AuthHeader::Crypto { key_id: k.key_id, auth_len: k.algorithm.digest_len() as u8, seq }
+                AuthHeader::Crypto {
+                    key_id: k.key_id,
+                    auth_len: k.algorithm.digest_len() as u8,
+                    seq,
+                }
             }
             None => AuthHeader::Null,
         };
-        Packet { version: self.version, router_id: self.rid, area_id: Ipv4Addr::UNSPECIFIED, instance_id: 0, auth, body }
+        Packet {
+            version: self.version,
+            router_id: self.rid,
+            area_id: Ipv4Addr::UNSPECIFIED,
+            instance_id: 0,
+            auth,
+            body,
+        }
     }
 
     pub(super) fn seal(&self, body: Body) -> Vec<u8> {
@@ -259,7 +318,13 @@ impl Peer {
             Version::V2 => options::V2_E,
             Version::V3 => options::V3_E | options::V3_V6 | options::V3_R,
         };
-        Body::DbDesc(DbDesc { mtu: self.mtu, options, flags: DdFlags(flags), seq, headers })
+        Body::DbDesc(DbDesc {
+            mtu: self.mtu,
+            options,
+            flags: DdFlags(flags),
+            seq,
+            headers,
+        })
     }
 }
 
@@ -267,7 +332,10 @@ impl Peer {
 pub(super) fn sent(out: &[Output]) -> Vec<(IpAddr, Packet)> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Send { dst, data, .. } => Some((*dst, Packet::decode(data).expect("vipd sent a packet it cannot decode"))),
+            Output::Send { dst, data, .. } => Some((
+                *dst,
+                Packet::decode(data).expect("vipd sent a packet it cannot decode"),
+            )),
             _ => None,
         })
         .collect()

@@ -6,6 +6,7 @@ mod errors;
 mod framing;
 mod pack;
 mod props;
+mod regressions;
 mod vectors;
 
 use bytes::BytesMut;

@@ -1,0 +1,245 @@
+//! The regression corpus: every file under `fuzz/regressions/` (each row of
+//! the proto-test conformance table, and any crasher a fuzzer found) goes
+//! through framing and decoding under every [`DecodeOptions`]. Nothing may
+//! panic, the fuzz targets' own oracles must hold (so a seed never crashes a
+//! fuzzer), and nothing decoded may be bigger than its input allows: a
+//! length field must never buy an allocation the octets do not back.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+
+use bytes::BytesMut;
+
+use super::super::*;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/regressions");
+
+/// The conformance table has more rows than this; fewer files means the
+/// corpus went missing.
+const MIN_SEEDS: usize = 50;
+
+fn all_options() -> Vec<DecodeOptions> {
+    [(false, false), (false, true), (true, false), (true, true)]
+        .into_iter()
+        .map(|(four_octet_as, extended_nexthop_ipv4)| DecodeOptions {
+            four_octet_as,
+            extended_nexthop_ipv4,
+        })
+        .collect()
+}
+
+/// Every seed file, sorted by name (README and other text files skipped).
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    let entries = std::fs::read_dir(DIR).unwrap_or_else(|e| panic!("{DIR}: {e}"));
+    let mut seeds: Vec<(String, Vec<u8>)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let data = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (name, data)
+        })
+        .collect();
+    seeds.sort();
+    seeds
+}
+
+/// The RFC 7606 findings are gone after a round trip (the malformed parts
+/// were dropped on decode), so compare without them, as the fuzzer does.
+fn without_errors(m: Message) -> Message {
+    match m {
+        Message::Update(mut u) => {
+            u.errors.clear();
+            Message::Update(u)
+        }
+        other => other,
+    }
+}
+
+/// Nothing in `msg` is bigger than `input` octets can describe.
+fn assert_bounded(msg: &Message, input: usize, what: &str) {
+    let at_most = |len: usize, per_item: usize, field: &str| {
+        assert!(
+            len.saturating_mul(per_item) <= input,
+            "{what}: {field} holds {len} items of >= {per_item} octets from {input} octets"
+        );
+    };
+    match msg {
+        Message::Update(u) => {
+            at_most(u.withdrawn.capacity(), 1, "withdrawn capacity");
+            at_most(u.nlri.capacity(), 1, "NLRI capacity");
+            at_most(u.attributes.capacity(), 3, "attributes capacity");
+            // One per malformed attribute (3 octets each at least), plus up
+            // to three missing mandatory attributes.
+            at_most(u.errors.len().saturating_sub(3), 3, "RFC 7606 errors");
+            for a in &u.attributes {
+                assert_attribute_bounded(a, input, what);
+            }
+        }
+        Message::Open(o) => {
+            at_most(o.capabilities.capacity(), 2, "capabilities capacity");
+            at_most(o.unknown_params.len(), 2, "unknown parameters");
+            for c in &o.capabilities {
+                match c {
+                    Capability::GracefulRestart(gr) => {
+                        at_most(gr.families.capacity(), 4, "GR families")
+                    }
+                    Capability::ExtendedNextHop(e) => {
+                        at_most(e.capacity(), 6, "extended next hop entries")
+                    }
+                    Capability::Unknown { value, .. } => {
+                        at_most(value.len(), 1, "capability value")
+                    }
+                    _ => {}
+                }
+            }
+            for (_, v) in &o.unknown_params {
+                at_most(v.len(), 1, "parameter value");
+            }
+        }
+        Message::Notification(n) => at_most(n.data.len(), 1, "NOTIFICATION data"),
+        Message::Keepalive | Message::RouteRefresh(_) => {}
+    }
+}
+
+fn assert_attribute_bounded(a: &PathAttribute, input: usize, what: &str) {
+    let at_most = |len: usize, per_item: usize, field: &str| {
+        assert!(
+            len.saturating_mul(per_item) <= input,
+            "{what}: {field} holds {len} items of >= {per_item} octets from {input} octets"
+        );
+    };
+    let path = |p: &AsPath, field: &str| {
+        at_most(p.segments.capacity(), 2, field);
+        for s in &p.segments {
+            at_most(s.asns.capacity(), 2, field);
+        }
+    };
+    match a {
+        PathAttribute::AsPath(p) | PathAttribute::As4Path(p) => path(p, "AS path"),
+        PathAttribute::Communities(c) => at_most(c.capacity(), 4, "COMMUNITIES"),
+        PathAttribute::LargeCommunities(c) => at_most(c.capacity(), 12, "LARGE_COMMUNITY"),
+        PathAttribute::ExtendedCommunities(c) => at_most(c.capacity(), 8, "EXTENDED_COMMUNITIES"),
+        PathAttribute::ClusterList(c) => at_most(c.capacity(), 4, "CLUSTER_LIST"),
+        PathAttribute::MpReach(m) => {
+            at_most(m.nlri.capacity(), 1, "MP_REACH_NLRI prefixes");
+            at_most(m.unparsed_nlri.len(), 1, "MP_REACH_NLRI raw NLRI");
+        }
+        PathAttribute::MpUnreach(m) => {
+            at_most(m.withdrawn.capacity(), 1, "MP_UNREACH_NLRI prefixes");
+            at_most(m.unparsed_withdrawn.len(), 1, "MP_UNREACH_NLRI raw");
+        }
+        PathAttribute::Unknown { value, .. } => at_most(value.len(), 1, "unknown attribute"),
+        _ => {}
+    }
+}
+
+/// The `message_decode` fuzz target on one input.
+fn as_one_message(data: &[u8], opts: DecodeOptions, what: &str) {
+    match decode_message(data, opts) {
+        Ok(msg) => {
+            assert_bounded(&msg, data.len(), what);
+            let mut out = BytesMut::new();
+            encode_message(&msg, opts, &mut out);
+            let again = decode_message(&out, opts)
+                .unwrap_or_else(|e| panic!("{what}: our own encoding does not decode: {e}"));
+            assert_eq!(
+                without_errors(msg),
+                without_errors(again),
+                "{what}: round trip"
+            );
+        }
+        Err(e) => {
+            let n = Notification::from(&e);
+            assert!(
+                n.data.len() <= data.len().max(2),
+                "{what}: NOTIFICATION data of {} octets from {} octets",
+                n.data.len(),
+                data.len()
+            );
+            let _ = n.to_string();
+        }
+    }
+}
+
+/// The `frame_stream` fuzz target: `data` read `chunk` octets at a time.
+fn as_stream(data: &[u8], chunk: usize, opts: DecodeOptions, what: &str) {
+    let mut buf = BytesMut::new();
+    for piece in data.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            match split_frame(&mut buf) {
+                Ok(Some(frame)) => {
+                    assert!(
+                        frame.len() <= MAX_MESSAGE_LEN,
+                        "{what}: frame of {}",
+                        frame.len()
+                    );
+                    if let Ok(msg) = decode_message(&frame, opts) {
+                        assert_bounded(&msg, frame.len(), what);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+        // A pending message reserves at most its own (checked) length.
+        assert!(
+            buf.capacity() <= 2 * (MAX_MESSAGE_LEN + chunk),
+            "{what}: read buffer grew to {} octets",
+            buf.capacity()
+        );
+    }
+}
+
+#[test]
+fn every_regression_seed_frames_and_decodes_without_panic_in_bounded_memory() {
+    let seeds = seeds();
+    assert!(
+        seeds.len() >= MIN_SEEDS,
+        "only {} seeds in {DIR}; the conformance table alone has more",
+        seeds.len()
+    );
+    let mut failures = Vec::new();
+    for (name, data) in &seeds {
+        for opts in all_options() {
+            let what = format!(
+                "{name} (four_octet_as {}, extended_nexthop_ipv4 {})",
+                opts.four_octet_as, opts.extended_nexthop_ipv4
+            );
+            let run = panic::catch_unwind(AssertUnwindSafe(|| {
+                as_one_message(data, opts, &what);
+                for chunk in [1, 3, 19, 64, data.len().max(1)] {
+                    as_stream(data, chunk, opts, &what);
+                }
+            }));
+            if let Err(p) = run {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("{what}: {msg}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} seeds fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn regression_directory_is_where_the_fuzz_scripts_look() {
+    assert!(Path::new(DIR).is_dir(), "{DIR} is missing");
+    assert!(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/run.sh")).is_file(),
+        "fuzz/run.sh seeds the fuzzers from {DIR}"
+    );
+}
