@@ -144,6 +144,8 @@ struct Daemon {
     checks: watch::Receiver<health::StatusMap>,
     /// VIP addresses vipd put on interfaces (`[[vip]] interface`).
     addresses: Option<Addresses>,
+    /// Every check has given its first verdict (see [`vip_task::Readiness`]).
+    ready: watch::Receiver<bool>,
 }
 
 impl Daemon {
@@ -191,11 +193,18 @@ impl Daemon {
         );
         let (health, check_events, checks) = health::Checks::start(&config.checks);
         let (vip_tx, vip_rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready) = watch::channel(false);
+        let readiness = vip_task::Readiness {
+            status: checks.clone(),
+            ready: ready_tx,
+            deadline: std::time::Instant::now() + first_verdict_deadline(&config),
+        };
         let vip_task = tokio::spawn(vip_task::run(
             machine,
             originator.clone(),
             check_events,
             vip_rx,
+            readiness,
         ));
 
         let mut daemon = Daemon {
@@ -212,6 +221,7 @@ impl Daemon {
             health,
             checks,
             addresses,
+            ready,
         };
         for p in daemon.config.peers.clone() {
             daemon.start_peer(p);
@@ -239,6 +249,7 @@ impl Daemon {
             p.clone(),
             &self.config.speaker,
             self.originator.subscribe(),
+            self.ready.clone(),
             stop_rx,
         );
         if let Ok(mut map) = self.inbound.write() {
@@ -547,6 +558,20 @@ fn set_listener_key(
         (_, ip) => ip,
     };
     crate::bgp::sockopt::set_tcp_md5(socket, peer, key.as_bytes())
+}
+
+/// How long the checks may take to give their first verdicts after a start:
+/// `rise` intervals plus a timeout for the slowest check, within 5 s..=120 s,
+/// after any startup delay.
+fn first_verdict_deadline(config: &Config) -> Duration {
+    let slowest = config
+        .checks
+        .values()
+        .map(|c| c.interval * (c.rise + 1) + c.timeout)
+        .max()
+        .unwrap_or_default();
+    config.speaker.startup_delay.unwrap_or_default()
+        + slowest.clamp(Duration::from_secs(5), Duration::from_secs(120))
 }
 
 fn check_specs(config: &Config) -> BTreeMap<String, CheckSpec> {

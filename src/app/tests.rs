@@ -397,8 +397,8 @@ fall = 1
 
 #[tokio::test]
 async fn a_peer_that_stops_reading_is_dropped_at_the_send_hold_time() {
-    // A small receive buffer from the handshake on keeps the window (and so
-    // vipd's send buffer) small: a few tables fill everything.
+    // A small receive buffer from the handshake on keeps the window small,
+    // so a few tables fill every buffer between vipd and us.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -415,6 +415,94 @@ async fn a_peer_that_stops_reading_is_dropped_at_the_send_hold_time() {
     }
     let cfg = config::parse(&text, "test.toml").unwrap();
     let (stop_tx, stop_rx) = oneshot::channel::<String>();
+    let (control, control_rx) = tokio::sync::mpsc::channel(4);
+    let options = super::RunOptions {
+        config_path: None,
+        control: Some(control_rx),
+    };
+    let daemon = tokio::spawn(super::run_with(cfg, options, async move {
+        stop_rx.await.unwrap_or_default()
+    }));
+    let (stream, _) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
+    let mut peer = ScriptedPeer {
+        stream,
+        rx: BytesMut::new(),
+        opts: DecodeOptions::default(),
+    };
+    peer.establish().await;
+    // Ask for everything, many times over, and never read again.
+    for _ in 0..50 {
+        peer.send(&Message::RouteRefresh(RouteRefresh {
+            afi: Afi::Ipv4,
+            safi: Safi::Unicast,
+            subtype: 0,
+        }))
+        .await;
+    }
+    // vipd gives up on us by itself while we still read nothing.
+    let started = std::time::Instant::now();
+    let last_error = loop {
+        let (tx, rx) = oneshot::channel();
+        control
+            .send(super::ControlRequest::Status(tx))
+            .await
+            .unwrap();
+        let status = rx.await.unwrap();
+        let error = status.peers[0].last_error.clone().unwrap_or_default();
+        if error.contains("send hold timer expired") || started.elapsed() > Duration::from_secs(60)
+        {
+            break error;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        last_error.contains("send hold timer expired"),
+        "vipd kept the connection of a peer that stopped reading (last error: {last_error:?})"
+    );
+    drop(peer);
+    stop_tx.send("done".into()).unwrap();
+    timeout(Duration::from_secs(2), daemon)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn with_graceful_restart_end_of_rib_waits_for_the_checks_first_verdict() {
+    let service = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_addr = service.local_addr().unwrap();
+    let _service = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = service.accept().await {
+            held.push(s);
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let text = format!(
+        r#"
+[speaker]
+asn = 65001
+router_id = "10.255.1.2"
+graceful_restart_time = 30
+[[peer]]
+address = "127.0.0.1"
+port = {port}
+remote_asn = 65000
+[[vip]]
+prefix = "198.18.0.10/32"
+checks = ["svc"]
+[check.svc]
+kind = "tcp"
+address = "{service_addr}"
+interval = "100ms"
+timeout = "50ms"
+rise = 3
+"#
+    );
+    let cfg = config::parse(&text, "test.toml").unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<String>();
     let daemon = tokio::spawn(super::run(
         cfg,
         async move { stop_rx.await.unwrap_or_default() },
@@ -426,33 +514,30 @@ async fn a_peer_that_stops_reading_is_dropped_at_the_send_hold_time() {
         opts: DecodeOptions::default(),
     };
     peer.establish().await;
-    // Ask for everything, many times over, and stop reading.
-    for _ in 0..50 {
-        peer.send(&Message::RouteRefresh(RouteRefresh {
-            afi: Afi::Ipv4,
-            safi: Safi::Unicast,
-            subtype: 0,
-        }))
-        .await;
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    // vipd gave up on us: draining what is buffered ends in end-of-stream.
-    let drained = timeout(Duration::from_secs(20), async {
-        let mut buf = vec![0u8; 65536];
-        loop {
-            match peer.stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
+    // The VIP needs three passing probes; End-of-RIB must not come first,
+    // or a Graceful Restart helper would flush the VIP's stale route.
+    let mut announced = false;
+    let mut eors = 0;
+    while eors < 2 {
+        match peer.recv().await {
+            Some(Message::Update(u)) if u.is_end_of_rib().is_some() => {
+                assert!(
+                    announced,
+                    "End-of-RIB before the VIP's checks gave a verdict"
+                );
+                eors += 1;
             }
+            Some(Message::Update(u)) => {
+                announced |= u
+                    .announced()
+                    .any(|p| p == "198.18.0.10/32".parse().unwrap());
+            }
+            Some(Message::Keepalive) => {}
+            other => panic!("unexpected {other:?}"),
         }
-    })
-    .await;
-    assert!(
-        drained.is_ok(),
-        "vipd kept the connection of a peer that stopped reading"
-    );
+    }
     stop_tx.send("done".into()).unwrap();
-    timeout(Duration::from_secs(2), daemon)
+    timeout(Duration::from_secs(1), daemon)
         .await
         .unwrap()
         .unwrap()

@@ -104,8 +104,21 @@ impl AdjRibOut {
     /// The first table after Established: everything, then End-of-RIB for
     /// each negotiated family (RFC 4724 section 2).
     pub fn initial(&mut self, desired: &DesiredSet) -> Vec<Bytes> {
+        let mut out = self.initial_routes(desired);
+        out.extend(self.end_of_rib());
+        out
+    }
+
+    /// The first table without End-of-RIB (a restarting speaker may send
+    /// that later).
+    pub fn initial_routes(&mut self, desired: &DesiredSet) -> Vec<Bytes> {
         self.advertised.clear();
-        let mut out = self.sync(desired);
+        self.sync(desired)
+    }
+
+    /// End-of-RIB for each negotiated family (RFC 4724 2).
+    pub fn end_of_rib(&self) -> Vec<Bytes> {
+        let mut out = Vec::new();
         if self.peer.ipv4_unicast {
             out.push(encode(&Message::Update(Update::end_of_rib(
                 Afi::Ipv4,

@@ -111,6 +111,12 @@ struct Received {
 /// Everything one peer task needs.
 pub struct PeerTask {
     cfg: PeerConfig,
+    /// We advertise Graceful Restart: End-of-RIB waits for `ready`.
+    graceful_restart: bool,
+    /// Every health check has given its first verdict.
+    ready: watch::Receiver<bool>,
+    /// End-of-RIB is owed once `ready` turns true.
+    eor_pending: bool,
     session: Session,
     rib: Option<AdjRibOut>,
     desired: watch::Receiver<DesiredSet>,
@@ -132,6 +138,7 @@ pub fn spawn(
     cfg: PeerConfig,
     speaker: &Speaker,
     desired: watch::Receiver<DesiredSet>,
+    ready: watch::Receiver<bool>,
     stop: watch::Receiver<Option<PeerStop>>,
 ) -> PeerHandle {
     let session = Session::new(SessionConfig {
@@ -164,6 +171,9 @@ pub fn spawn(
         messages_received: MessageCounts::default(),
     });
     let task = PeerTask {
+        graceful_restart: speaker.graceful_restart_time.is_some(),
+        ready,
+        eor_pending: false,
         cfg,
         session,
         rib: None,
@@ -206,14 +216,10 @@ impl PeerTask {
                 }
                 Some(event) = self.events_rx.recv() => self.on_event(event),
                 Some(stream) = inbound.recv() => self.on_accept(stream),
-                Ok(()) = self.desired.changed(), if self.rib.is_some() => {
-                    let desired = self.desired.borrow_and_update().clone();
-                    if let Some(rib) = self.rib.as_mut() {
-                        let msgs = rib.sync(&desired);
-                        self.log_unsendable();
-                        self.send_updates(msgs);
-                    }
+                Ok(()) = self.ready.changed(), if self.eor_pending => {
+                    self.send_eor_if_ready();
                 }
+                Ok(()) = self.desired.changed(), if self.rib.is_some() => self.sync_desired(),
                 _ = stop.changed() => {
                     let why = stop.borrow().clone().unwrap_or(PeerStop {
                         reason: "vipd shutting down".into(),
@@ -433,6 +439,7 @@ impl PeerTask {
                         .send_modify(|s| s.last_error = Some(reason.to_string()));
                     if was_established {
                         self.rib = None;
+                        self.eor_pending = false;
                         let r = std::mem::take(&mut self.received);
                         warn!(
                             %conn,
@@ -543,11 +550,43 @@ impl PeerTask {
             next_hop_v6_link_local,
         });
         let desired = self.desired.borrow_and_update().clone();
-        let msgs = rib.initial(&desired);
+        let msgs = rib.initial_routes(&desired);
         info!(prefixes = rib.advertised_count(), "announced");
         self.rib = Some(rib);
         self.log_unsendable();
         self.send_updates(msgs);
+        self.eor_pending = true;
+        self.send_eor_if_ready();
+    }
+
+    /// RFC 4724: after a restart, End-of-RIB tells a helper to drop every
+    /// stale route not announced again, so it waits until the health checks
+    /// have given their first verdicts (VIPs whose checks are still rising
+    /// keep their stale routes until then).
+    fn send_eor_if_ready(&mut self) {
+        if !self.eor_pending || (self.graceful_restart && !*self.ready.borrow()) {
+            return;
+        }
+        self.eor_pending = false;
+        // Whatever the desired set gained meanwhile goes out before the
+        // End-of-RIB that closes the initial table.
+        if self.desired.has_changed().unwrap_or(false) {
+            self.sync_desired();
+        }
+        if let Some(rib) = &self.rib {
+            let msgs = rib.end_of_rib();
+            self.send_updates(msgs);
+        }
+    }
+
+    /// Converge the peer on the latest desired set.
+    fn sync_desired(&mut self) {
+        let desired = self.desired.borrow_and_update().clone();
+        if let Some(rib) = self.rib.as_mut() {
+            let msgs = rib.sync(&desired);
+            self.log_unsendable();
+            self.send_updates(msgs);
+        }
     }
 
     fn log_unsendable(&self) {

@@ -310,6 +310,11 @@ impl VipMachine {
         self.vips.iter().all(|v| v.phase == Phase::Down)
     }
 
+    /// Whether the machine has taken in that check `name` is up.
+    pub fn check_is_up(&self, name: &str) -> bool {
+        self.checks.get(name).is_some_and(|c| c.up)
+    }
+
     pub fn status(&self) -> Vec<VipStatus> {
         self.vips
             .iter()

@@ -6,14 +6,14 @@
 use std::time::Instant;
 
 use ipnet::IpNet;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
 use super::Originator;
 use std::collections::BTreeMap;
 
 use super::state::{CheckSpec, Phase, Transition, VipInput, VipMachine, VipSpec, VipStatus};
-use crate::health::CheckEvent;
+use crate::health::{CheckEvent, StatusMap};
 
 /// Requests to the VIP task.
 #[derive(Debug)]
@@ -36,20 +36,50 @@ pub enum VipCommand {
 }
 
 /// Run until the command channel closes or a shutdown completes.
+/// When the desired set first reflects every check's first verdict, so a
+/// restarted speaker may send End-of-RIB (RFC 4724) without making a
+/// Graceful Restart helper flush VIPs whose checks have not risen yet.
+pub struct Readiness {
+    pub status: watch::Receiver<StatusMap>,
+    pub ready: watch::Sender<bool>,
+    /// Ready at this instant at the latest.
+    pub deadline: Instant,
+}
+
+impl Readiness {
+    fn settled(&self, machine: &VipMachine) -> bool {
+        Instant::now() >= self.deadline
+            || self.status.borrow().iter().all(|(name, s)| {
+                // A first result, no change pending, and an up check taken in.
+                s.last.is_some() && s.streak == 0 && (!s.up || machine.check_is_up(name))
+            })
+    }
+}
+
+/// Run until the command channel closes or a shutdown completes.
 pub async fn run(
     mut machine: VipMachine,
     originator: Originator,
     mut checks: mpsc::UnboundedReceiver<CheckEvent>,
     mut commands: mpsc::UnboundedReceiver<VipCommand>,
+    mut readiness: Readiness,
 ) {
     apply(&originator, machine.start(Instant::now()));
     let mut shutdown_done: Option<oneshot::Sender<()>> = None;
     loop {
-        let deadline = machine.poll_timeout().map(tokio::time::Instant::from_std);
+        if !*readiness.ready.borrow() && readiness.settled(&machine) {
+            let _ = readiness.ready.send(true);
+        }
+        let mut deadline = machine.poll_timeout();
+        if !*readiness.ready.borrow() {
+            deadline = Some(deadline.map_or(readiness.deadline, |d| d.min(readiness.deadline)));
+        }
+        let deadline = deadline.map(tokio::time::Instant::from_std);
         tokio::select! {
             _ = sleep_until(deadline) => {
                 apply(&originator, machine.handle_timeout(Instant::now()));
             }
+            Ok(()) = readiness.status.changed(), if !*readiness.ready.borrow() => {}
             Some(event) = checks.recv() => {
                 let input = VipInput::Check { name: event.check, up: event.up, cause: event.cause };
                 apply(&originator, machine.handle(Instant::now(), input));
