@@ -56,6 +56,9 @@ struct Outbound {
     attributes: Vec<PathAttribute>,
 }
 
+/// A route's shared wire form, or why it cannot be sent to this peer.
+type WireForm = Result<Arc<Outbound>, &'static str>;
+
 /// A desired route this peer cannot be sent, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsendable {
@@ -69,7 +72,7 @@ pub struct AdjRibOut {
     peer: PeerRouting,
     advertised: BTreeMap<IpNet, Arc<Outbound>>,
     /// Wire forms by hash of everything but the prefix (see [`route_key_hash`]).
-    interned: HashMap<u64, Vec<(VipRoute, Result<Arc<Outbound>, &'static str>)>>,
+    interned: HashMap<u64, Vec<(VipRoute, WireForm)>>,
     unsendable: Vec<Unsendable>,
 }
 
@@ -214,7 +217,7 @@ impl AdjRibOut {
 
     /// The shared wire form of `route`: routes that differ only in their
     /// prefix share one [`Outbound`], built once per session.
-    fn intern(&mut self, route: &VipRoute) -> Result<Arc<Outbound>, &'static str> {
+    fn intern(&mut self, route: &VipRoute) -> WireForm {
         let hash = route_key_hash(route);
         if let Some(hit) = self
             .interned

@@ -26,7 +26,8 @@ use super::session::{
     ConnId, Input, MessageCounts, Negotiated, Output, Session, SessionConfig, State,
 };
 use super::sockopt;
-use super::wire::CeaseSubcode;
+use super::wire::{Afi, CeaseSubcode};
+use crate::bfd::BfdState;
 use crate::config::{PeerConfig, Speaker};
 use crate::vip::DesiredSet;
 
@@ -108,6 +109,13 @@ struct Received {
     malformed: u64,
 }
 
+/// A running BFD session and how to stop it.
+struct Bfd {
+    state: watch::Receiver<BfdState>,
+    stop: watch::Sender<Option<String>>,
+    was_up: bool,
+}
+
 /// Everything one peer task needs.
 pub struct PeerTask {
     cfg: PeerConfig,
@@ -117,6 +125,8 @@ pub struct PeerTask {
     ready: watch::Receiver<bool>,
     /// End-of-RIB is owed once `ready` turns true.
     eor_pending: bool,
+    /// The BFD session watching the path to this peer, once started.
+    bfd: Option<Bfd>,
     session: Session,
     rib: Option<AdjRibOut>,
     desired: watch::Receiver<DesiredSet>,
@@ -174,6 +184,7 @@ pub fn spawn(
         graceful_restart: speaker.graceful_restart_time.is_some(),
         ready,
         eor_pending: false,
+        bfd: None,
         cfg,
         session,
         rib: None,
@@ -211,11 +222,22 @@ impl PeerTask {
             let deadline = self.session.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 _ = sleep_until(deadline) => {
+                    // What the peer already sent counts before its hold timer
+                    // does: a busy runtime may have kept this task from
+                    // reading for a while (bounded, so our own KEEPALIVEs
+                    // still go out under a flood).
+                    for _ in 0..64 {
+                        match self.events_rx.try_recv() {
+                            Ok(event) => self.on_event(event),
+                            Err(_) => break,
+                        }
+                    }
                     let outs = self.session.handle_timeout(std::time::Instant::now());
                     self.apply(outs);
                 }
                 Some(event) = self.events_rx.recv() => self.on_event(event),
                 Some(stream) = inbound.recv() => self.on_accept(stream),
+                Some(state) = bfd_changed(&mut self.bfd) => self.on_bfd(state),
                 Ok(()) = self.ready.changed(), if self.eor_pending => {
                     self.send_eor_if_ready();
                 }
@@ -232,8 +254,56 @@ impl PeerTask {
         }
     }
 
+    /// RFC 5882: a BFD session that was Up and went Down takes the BGP
+    /// session with it; BGP reconnects as usual.
+    fn on_bfd(&mut self, state: BfdState) {
+        let Some(bfd) = self.bfd.as_mut() else { return };
+        match state {
+            BfdState::Up => {
+                if !bfd.was_up {
+                    info!("BFD up");
+                }
+                bfd.was_up = true;
+            }
+            BfdState::Down { diag } if bfd.was_up => {
+                bfd.was_up = false;
+                warn!(?diag, "BFD down: closing the BGP session");
+                let input = Input::BfdDown {
+                    diag: format!("{diag:?}"),
+                };
+                let outs = self.session.handle(std::time::Instant::now(), input);
+                self.apply(outs);
+            }
+            _ => {}
+        }
+    }
+
+    /// Start BFD once the session's local address is known.
+    fn start_bfd(&mut self, n: &Negotiated) {
+        let Some(cfg) = self.cfg.bfd.clone() else {
+            return;
+        };
+        if self.bfd.is_some() {
+            return;
+        }
+        let (stop, stop_rx) = watch::channel(None);
+        match crate::bfd::spawn(n.local.ip(), n.remote.ip(), cfg, stop_rx) {
+            Ok(state) => {
+                self.bfd = Some(Bfd {
+                    state,
+                    stop,
+                    was_up: false,
+                })
+            }
+            Err(e) => warn!(error = %e, "cannot start BFD; the session runs without it"),
+        }
+    }
+
     /// Withdraw everything, say goodbye, and wait (bounded) for it to leave.
     async fn stop(&mut self, why: PeerStop) {
+        if let Some(bfd) = self.bfd.take() {
+            let _ = bfd.stop.send(Some(why.reason.clone()));
+        }
         if let Some(rib) = self.rib.as_mut() {
             let msgs = rib.withdraw_all();
             self.send_updates(msgs);
@@ -401,6 +471,8 @@ impl PeerTask {
     }
 
     fn apply(&mut self, outs: Vec<Output>) {
+        // A burst of ROUTE-REFRESH in one read is answered once per family.
+        let mut refresh: Vec<Afi> = Vec::new();
         for out in outs {
             match out {
                 Output::Connect => self.connect(),
@@ -480,12 +552,17 @@ impl PeerTask {
                 }
                 Output::RouteRefreshRequested { afi, safi } => {
                     debug!(?afi, ?safi, "ROUTE-REFRESH received");
-                    let desired = self.desired.borrow().clone();
-                    if let Some(rib) = self.rib.as_mut() {
-                        let msgs = rib.refresh(&desired, afi);
-                        self.send_updates(msgs);
+                    if !refresh.contains(&afi) {
+                        refresh.push(afi);
                     }
                 }
+            }
+        }
+        for afi in refresh {
+            let desired = self.desired.borrow().clone();
+            if let Some(rib) = self.rib.as_mut() {
+                let msgs = rib.refresh(&desired, afi);
+                self.send_updates(msgs);
             }
         }
         // Reap writers that finished closing.
@@ -514,6 +591,7 @@ impl PeerTask {
     }
 
     fn on_established(&mut self, n: Negotiated) {
+        self.start_bfd(&n);
         // RFC 9687: the larger of 8 minutes and twice the hold time, unless
         // configured; not used when the hold time is zero.
         let send_hold = match (self.cfg.send_hold_time, n.hold_time) {
@@ -647,6 +725,17 @@ impl PeerTask {
         if let Some((_, old)) = self.connect_attempt.replace((attempt, task)) {
             old.abort();
         }
+    }
+}
+
+/// The next BFD state, when there is a session and it changed.
+async fn bfd_changed(bfd: &mut Option<Bfd>) -> Option<BfdState> {
+    match bfd {
+        Some(b) => match b.state.changed().await {
+            Ok(()) => Some(*b.state.borrow_and_update()),
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }
 

@@ -155,6 +155,8 @@ pub enum Input {
     SendUpdates(Vec<Bytes>),
     /// RFC 9687: the peer accepted none of our data for the send hold time.
     SendHoldTimerExpired { conn: ConnId },
+    /// BFD saw the forwarding path to the peer fail (RFC 5882, RFC 9384).
+    BfdDown { diag: String },
 }
 
 /// Why a connection or session ended.
@@ -174,6 +176,8 @@ pub enum DownReason {
     Collision,
     /// RFC 9687: the peer stopped reading what we send.
     SendHoldTimerExpired,
+    /// BFD declared the path down; we sent Cease/BFD Down (RFC 9384).
+    BfdDown(String),
 }
 
 impl fmt::Display for DownReason {
@@ -186,6 +190,7 @@ impl fmt::Display for DownReason {
             DownReason::TcpClosed(Some(e)) => write!(f, "connection failed: {e}"),
             DownReason::AdminStop(r) => write!(f, "administrative shutdown: {r}"),
             DownReason::Collision => f.write_str("connection collision"),
+            DownReason::BfdDown(diag) => write!(f, "BFD down: {diag}"),
             DownReason::SendHoldTimerExpired => {
                 f.write_str("send hold timer expired: the peer stopped reading")
             }
@@ -386,6 +391,14 @@ impl Session {
             }
             Input::Received { conn, bytes } => self.received(now, conn, &bytes, &mut out),
             Input::SendUpdates(messages) => self.send_updates(now, messages, &mut out),
+            Input::BfdDown { diag } => {
+                let ids: Vec<ConnId> = self.conns.iter().map(|c| c.id).collect();
+                for id in ids {
+                    let n = Notification::cease(CeaseSubcode::BfdDown);
+                    let reason = DownReason::BfdDown(diag.clone());
+                    self.drop_conn(now, id, reason, Some(n), &mut out);
+                }
+            }
             Input::SendHoldTimerExpired { conn } => {
                 if self.find(conn).is_some() {
                     // RFC 9687 4: send NOTIFICATION 8 (it may never get
@@ -685,6 +698,7 @@ impl Session {
         if let (true, Some(hold)) = (state != ConnState::OpenSent, self.conns[i].hold) {
             self.conns[i].timers.set(Timer::Hold, now + hold);
         }
+        let msg_type = u8::from(msg.message_type());
         match (state, msg) {
             (ConnState::OpenSent, Message::Open(open)) => self.on_open(now, id, open, out),
             (ConnState::OpenConfirm, Message::Keepalive) => self.on_established(id, out),
@@ -692,16 +706,24 @@ impl Session {
             (ConnState::Established, Message::Update(update)) => {
                 self.on_update(now, id, &update, out)
             }
-            (ConnState::Established, Message::RouteRefresh(rr)) => {
+            // RFC 7313 5: a reserved subtype is ignored.
+            (ConnState::Established, Message::RouteRefresh(rr)) if rr.subtype <= 2 => {
                 on_route_refresh(&rr, out);
             }
+            (ConnState::Established, Message::RouteRefresh(_)) => {}
             (state, _) => {
-                // RFC 6608: Receive Unexpected Message in <state>.
-                let n = Notification::fsm(match state {
+                // RFC 6608 4: Receive Unexpected Message in <state>, with the
+                // type of the unexpected message as the data.
+                let subcode = match state {
                     ConnState::OpenSent => FsmSubcode::UnexpectedMessageInOpenSent,
                     ConnState::OpenConfirm => FsmSubcode::UnexpectedMessageInOpenConfirm,
                     ConnState::Established => FsmSubcode::UnexpectedMessageInEstablished,
-                });
+                };
+                let n = Notification::new(
+                    wire::ErrorCode::Fsm,
+                    subcode,
+                    Bytes::copy_from_slice(&[msg_type]),
+                );
                 self.drop_conn(
                     now,
                     id,
@@ -829,16 +851,44 @@ impl Session {
         if open.hold_time == 1 || open.hold_time == 2 {
             return Err(open_error(OpenSubcode::UnacceptableHoldTime));
         }
+        // RFC 4271 6.2: an optional parameter we do not know is refused
+        // (capabilities, parameter 2, are the only kind we know).
+        if !open.unknown_params.is_empty() {
+            return Err(open_error(OpenSubcode::UnsupportedOptionalParameter));
+        }
         Ok(())
     }
 
     /// Count (never store) what the peer sends; enforce the prefix limit.
     fn on_update(&mut self, now: Instant, id: ConnId, update: &Update, out: &mut Vec<Output>) {
+        let ebgp = self.cfg.local_asn != self.cfg.remote_asn;
+        let mut outcome = Rfc7606Action::None;
+        let mut errors = Vec::new();
+        for e in &update.errors {
+            // RFC 7606 7.5: a malformed LOCAL_PREF from an external peer is
+            // discarded (it carries no meaning there), not treat-as-withdraw.
+            let action = if ebgp && e.type_code == 5 {
+                Rfc7606Action::AttributeDiscard
+            } else {
+                e.action
+            };
+            outcome = outcome.max(action);
+            errors.push(format!("{e} ({action:?})"));
+        }
+        // RFC 5065 5 and RFC 7606 7.2: confederation segments from a peer
+        // outside our confederation (we have none) make AS_PATH malformed.
+        if update
+            .as_path()
+            .is_some_and(|p| p.segments.iter().any(|s| s.kind.is_confederation()))
+        {
+            outcome = outcome.max(Rfc7606Action::TreatAsWithdraw);
+            errors.push("AS_PATH carries confederation segments (TreatAsWithdraw)".into());
+        }
         out.push(Output::UpdateReceived {
             announced: update.announced().count(),
             withdrawn: update.withdrawn_all().count(),
             end_of_rib: update.is_end_of_rib(),
-            errors: update.errors.iter().map(|e| e.to_string()).collect(),
+            errors,
         });
         let Some(limit) = self.cfg.max_prefixes else {
             return;
@@ -847,7 +897,7 @@ impl Session {
             self.received_prefixes.remove(&p);
         }
         // RFC 7606: treat-as-withdraw routes count as withdrawn.
-        let withdraw = update.outcome() >= Rfc7606Action::TreatAsWithdraw;
+        let withdraw = outcome >= Rfc7606Action::TreatAsWithdraw;
         for p in update.announced() {
             if withdraw {
                 self.received_prefixes.remove(&p);

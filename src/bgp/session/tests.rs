@@ -902,3 +902,81 @@ fn a_peer_that_stops_reading_is_dropped_with_send_hold_timer_expired() {
         }
     )));
 }
+
+#[test]
+fn bfd_down_ends_the_session_with_cease_bfd_down_and_reconnects() {
+    let t0 = Instant::now();
+    let (mut s, conn) = established(t0);
+    let outs = s.handle(
+        t0,
+        Input::BfdDown {
+            diag: "control detection time expired".into(),
+        },
+    );
+    let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
+    // RFC 9384: Cease subcode 10, BFD Down.
+    assert_eq!((n.code, n.subcode), (ErrorCode::Cease, 10));
+    assert_eq!(s.state(), State::Active);
+    assert!(s.poll_timeout().is_some(), "it tries again");
+}
+
+#[test]
+fn an_unexpected_message_names_its_type_in_the_fsm_error() {
+    let t0 = Instant::now();
+    let (mut s, conn) = open_sent(t0);
+    let outs = s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: encode(&Message::Keepalive),
+        },
+    );
+    let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
+    // RFC 6608 4: the data is the type of the unexpected message (KEEPALIVE = 4).
+    assert_eq!(
+        (n.code, n.subcode, &n.data[..]),
+        (ErrorCode::Fsm, 1, &[4u8][..])
+    );
+}
+
+#[test]
+fn an_open_with_an_unknown_optional_parameter_is_refused() {
+    let t0 = Instant::now();
+    let (mut s, conn) = open_sent(t0);
+    let mut open = peer_open(65000, Ipv4Addr::new(10, 255, 1, 1), 90);
+    open.unknown_params = vec![(99, Bytes::from_static(&[1, 2, 3]))];
+    let outs = s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: encode(&Message::Open(open)),
+        },
+    );
+    let n = notification_sent(&outs, conn).expect("a NOTIFICATION");
+    // RFC 4271 6.2: Unsupported Optional Parameters.
+    assert_eq!((n.code, n.subcode), (ErrorCode::Open, 4));
+}
+
+#[test]
+fn a_route_refresh_with_a_reserved_subtype_is_ignored() {
+    let t0 = Instant::now();
+    let (mut s, conn) = established(t0);
+    let outs = s.handle(
+        t0,
+        Input::Received {
+            conn,
+            bytes: encode(&Message::RouteRefresh(RouteRefresh {
+                afi: Afi::Ipv4,
+                safi: Safi::Unicast,
+                subtype: 3,
+            })),
+        },
+    );
+    assert!(
+        !outs
+            .iter()
+            .any(|o| matches!(o, Output::RouteRefreshRequested { .. })),
+        "RFC 7313 5: ignored"
+    );
+    assert_eq!(s.state(), State::Established);
+}

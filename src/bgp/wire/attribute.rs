@@ -123,6 +123,14 @@ pub enum AsSegmentKind {
 }
 
 impl AsSegmentKind {
+    /// RFC 5065: AS_CONFED_SEQUENCE or AS_CONFED_SET.
+    pub fn is_confederation(self) -> bool {
+        matches!(
+            self,
+            AsSegmentKind::ConfedSequence | AsSegmentKind::ConfedSet
+        )
+    }
+
     fn from_u8(v: u8) -> Option<AsSegmentKind> {
         match v {
             1 => Some(AsSegmentKind::Set),
