@@ -280,7 +280,7 @@ impl PeerTask {
 
     /// Start BFD once the session's local address is known.
     fn start_bfd(&mut self, n: &Negotiated) {
-        let Some(cfg) = self.cfg.bfd.clone() else {
+        let Some(cfg) = self.cfg.bfd else {
             return;
         };
         if self.bfd.is_some() {
