@@ -146,6 +146,8 @@ struct Daemon {
     addresses: Option<Addresses>,
     /// Every check has given its first verdict (see [`vip_task::Readiness`]).
     ready: watch::Receiver<bool>,
+    /// The OSPF originator, when `[ospf]` is configured.
+    ospf: Option<JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -207,6 +209,20 @@ impl Daemon {
             readiness,
         ));
 
+        // OSPF originates the same desired set as the BGP peers.
+        #[cfg(feature = "ospf")]
+        let ospf = config.ospf.clone().map(|ospf_config| {
+            let desired = originator.subscribe();
+            let stop = stop_tx.subscribe();
+            tokio::spawn(async move {
+                if let Err(e) = crate::ospf::run(ospf_config, desired, stop).await {
+                    tracing::error!(error = %e, "OSPF stopped");
+                }
+            })
+        });
+        #[cfg(not(feature = "ospf"))]
+        let ospf: Option<JoinHandle<()>> = None;
+
         let mut daemon = Daemon {
             config,
             config_path,
@@ -222,6 +238,7 @@ impl Daemon {
             checks,
             addresses,
             ready,
+            ospf,
         };
         for p in daemon.config.peers.clone() {
             daemon.start_peer(p);
@@ -526,6 +543,8 @@ impl Daemon {
             .filter_map(|k| self.stop_peer(k, &reason, CeaseSubcode::AdministrativeShutdown))
             .collect();
         tasks.extend(self.listener.take());
+        // OSPF flushes everything it originated when told to stop.
+        tasks.extend(self.ospf.take());
         let all = async {
             for t in tasks {
                 let _ = t.await;
