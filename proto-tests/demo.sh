@@ -252,7 +252,7 @@ EOF
 
 start_node() {
     local n="$1"
-    NO_COLOR=1 ip netns exec "vipd-demo-node$n" "$VIPD" run --config "$WORK/node$n.toml" \
+    NO_COLOR=1 ip netns exec "vipd-demo-node$n" "$VIPD" run --config "$WORK/node$n.toml" --control-socket "$WORK/node$n.sock" \
         >>"$WORK/node$n.log" 2>&1 &
     local pid=$!
     if [ "$n" = 1 ]; then NODE1_PID=$pid; else NODE2_PID=$pid; fi

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use super::*;
 
 mod bfd;
+mod check_kinds;
 mod checks;
 mod operator;
 
@@ -127,6 +128,8 @@ fn the_full_example_loads_to_the_expected_config() {
                 drain_med: Some(1000),
                 drain_prepend: 3,
                 interface: Some("lo".into()),
+                ospf: false,
+                ospf_cost: None,
             },
             VipConfig {
                 name: "2001:db8:ffff::10/128".into(),
@@ -143,9 +146,12 @@ fn the_full_example_loads_to_the_expected_config() {
                 drain_med: None,
                 drain_prepend: 0,
                 interface: None,
+                ospf: false,
+                ospf_cost: None,
             },
         ],
         checks: full_example_checks(),
+        ospf: None,
     };
     assert_eq!(config, expected);
     assert_eq!(parse(FULL, "full.toml"), Ok(expected));
@@ -218,6 +224,46 @@ fn full_example_checks() -> BTreeMap<String, CheckConfig> {
                 pidfile: "/run/nginx.pid".into(),
             }),
         ),
+        common(
+            "resolver",
+            CheckKind::Dns(DnsCheck {
+                server: Endpoint::Addr("127.0.0.1:53".parse().unwrap()),
+                name: hickory_proto::rr::Name::from_ascii("www.example.com.").unwrap(),
+                qtype: hickory_proto::rr::RecordType::A,
+                expect_rcode: hickory_proto::op::ResponseCode::NoError,
+                expect_answer: Some("198.18.0.10".into()),
+            }),
+        ),
+        common(
+            "grpc-api",
+            CheckKind::Grpc(GrpcCheck {
+                address: Endpoint::Addr("127.0.0.1:50051".parse().unwrap()),
+                service: "api.v1.Orders".into(),
+                tls: false,
+                tls_verify: true,
+            }),
+        ),
+        CheckConfig {
+            rise: 1,
+            fall: 1,
+            ..common(
+                "app-lease",
+                CheckKind::Lease(LeaseCheck {
+                    ttl: Duration::from_secs(5),
+                    http: Some("127.0.0.1:9411".parse().unwrap()),
+                }),
+            )
+        },
+        CheckConfig {
+            fall: 1,
+            ..common(
+                "uplink",
+                CheckKind::Interface(InterfaceCheck {
+                    name: "eth1".into(),
+                    require: LinkRequirement::Up,
+                }),
+            )
+        },
     ];
     checks.into_iter().map(|c| (c.name.clone(), c)).collect()
 }
@@ -372,7 +418,7 @@ fn unknown_keys_are_named_with_their_table_and_line() {
         [
             "vipd.toml:6:1: vip[0].colour: unknown key `colour` (known keys here: name, prefix, \
              communities, large_communities, med, local_pref, as_path_prepend, checks, \
-             check_policy, hold_down, drain_time, drain_med, drain_prepend, interface)"
+             check_policy, hold_down, drain_time, drain_med, drain_prepend, interface, ospf, ospf_cost)"
         ]
     );
     assert_eq!(
@@ -381,18 +427,20 @@ fn unknown_keys_are_named_with_their_table_and_line() {
     );
     assert_eq!(
         errors(&format!("[bgp]\nx = 1\n{SPEAKER}")),
-        ["vipd.toml:1:2: bgp: unknown key `bgp` (known keys here: speaker, peer, vip, check)"]
+        ["vipd.toml:1:2: bgp: unknown key `bgp` (known keys here: speaker, peer, vip, check, ospf)"]
     );
 }
 
 #[test]
 fn an_unknown_key_in_a_check_table_is_named_with_the_check() {
     assert_eq!(
-        errors(&with_speaker("[check.web]\ntype = \"http\"\n")),
+        errors(&with_speaker("[check.web]\nprotocol = \"http\"\n")),
         [
-            "vipd.toml:5:1: check.web.type: unknown key `type` (known keys here: kind, interval, \
-             timeout, rise, fall, fast_interval, on_fail, address, watch, url, expect_status, \
-             expect_body, host, tls_verify, command, shell, path, healthy_when, pidfile)"
+            "vipd.toml:5:1: check.web.protocol: unknown key `protocol` (known keys here: kind, \
+             interval, timeout, rise, fall, fast_interval, on_fail, address, watch, url, \
+             expect_status, expect_body, host, tls_verify, command, shell, path, healthy_when, \
+             pidfile, server, qtype, expect_rcode, expect_answer, name, service, tls, ttl, http, \
+             require)"
         ]
     );
     assert_eq!(
@@ -1027,14 +1075,22 @@ vips (2):
     drain: announced for 10s with MED 1000, AS path prepended 3 extra times, then withdrawn
   2001:db8:ffff::10/128
     always announced (no checks)
-checks (6):
+checks (10):
   api: https GET https://127.0.0.1:8443/healthz, expect 2xx, certificate NOT verified
     every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
     watches an idle connection to 127.0.0.1:8443: re-probed at once when it closes
     not used by any VIP
+  app-lease: lease renewed by the application (`vipd lease app-lease` or POST \
+http://127.0.0.1:9411/lease/app-lease), each renewal good for 5s
+    up from each renewal, down when ttl passes without one or at a release
+    not used by any VIP
   db: tcp connect to 127.0.0.1:5432
     every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
     watches an idle connection to 127.0.0.1:5432: re-probed at once when it closes
+    not used by any VIP
+  grpc-api: grpc grpc.health.v1 Check of \"api.v1.Orders\" at 127.0.0.1:50051 (plaintext h2c), \
+expect SERVING
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
     not used by any VIP
   maintenance: file /etc/vipd/maintenance must be absent
     every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
@@ -1043,8 +1099,16 @@ checks (6):
     every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
     re-probed at once when the process exits
     not used by any VIP
+  resolver: dns query www.example.com. A at 127.0.0.1:53, expect NOERROR with \"198.18.0.10\" \
+in the answer
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    not used by any VIP
   script: exec run [\"/usr/local/bin/check-web\", \"--quiet\"], pass on exit 0
     every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 2 failures
+    not used by any VIP
+  uplink: interface eth1 must be up
+    every 1s (250ms while changing), timeout 500ms, up after 2 passes, down after 1 failure
+    re-probed at once on every netlink event for the link
     not used by any VIP
   web: http GET http://127.0.0.1:8080/healthz (Host: www.example.com), expect 200 or 204 \
 with \"ok\" in the body
