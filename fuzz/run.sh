@@ -42,6 +42,12 @@ fi
 
 status=0
 for target in $targets; do
+    # Build first, so that a build failure is not mistaken for a crash.
+    if ! cargo $toolchain fuzz build "$target"; then
+        echo "fuzz/run.sh: $target does not build" >&2
+        status=1
+        continue
+    fi
     mkdir -p "corpus/$target"
     echo "fuzz/run.sh: $target for ${seconds}s"
     # The first corpus directory receives new inputs; regressions/ is only

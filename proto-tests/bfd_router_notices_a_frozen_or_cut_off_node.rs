@@ -225,7 +225,7 @@ fn wait_up(
                 None => return Err(format!("router has no BFD session with {vipd}")),
             }
             let last = probe.states(*router_addr).pop();
-            if !last.as_ref().is_some_and(|(_, state)| state == "Up") {
+            if last.as_ref().is_none_or(|(_, state)| state != "Up") {
                 return Err(format!("probe: {router_addr} is {last:?}"));
             }
         }

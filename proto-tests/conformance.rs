@@ -17,8 +17,10 @@
 //!    data byte for byte, then the close; or the session stays up (KEEPALIVE
 //!    from vipd, ROUTE-REFRESH answered) with the RFC 7606 approach in vipd's
 //!    log (the only place treat-as-withdraw and attribute discard show);
-//! 4. the sentinel saw no gap in KEEPALIVEs, no withdrawal, and still gets
-//!    every VIP; vipd still runs and exits 0 on SIGTERM.
+//! 4. the sentinel, watched for at least 1.5 hold times, saw no gap of a
+//!    hold time in KEEPALIVEs, no withdrawal, no NOTIFICATION, and still
+//!    gets every VIP after a ROUTE-REFRESH; vipd still runs and exits 0 on
+//!    SIGTERM.
 //!
 //! Plus two scenario rows in `flood.rs`: a ROUTE-REFRESH burst that must not
 //! starve the other session, and a peer that stops reading (RFC 9687), which
@@ -29,7 +31,7 @@
 //! and written to `<target>/tmp/conformance.md`, followed by the details of
 //! every deviation. Run as root: `cargo test --test proto conformance`.
 //! `VIPD_CONFORMANCE=a,b,-c` runs only the rows whose name contains `a` or
-//! `b` and not `c` (e.g. `-stops_reading` skips the 8-minute scenario).
+//! `b` and not `c` (e.g. `-stops_reading` skips the send-hold scenario).
 //!
 //! Every row's bytes are also a seed in `fuzz/regressions/`; the test
 //! `conformance_cases_are_regression_seeds` keeps them in step

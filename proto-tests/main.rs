@@ -19,7 +19,9 @@
 //! - one file per scenario, named for what it shows.
 //! - `tools/`: the recorder that captured `src/bgp/wire/testdata/*.hex`.
 
+mod anycast;
 mod clab;
+mod failover_measure;
 mod harness;
 mod interop;
 
@@ -28,7 +30,22 @@ mod bfd_router_notices_a_frozen_or_cut_off_node;
 mod collision_both_connect;
 mod config_check;
 mod conformance;
+mod control_node;
+mod control_sd_notify_ready_after_sockets_bound;
+mod control_status_shows_bird_sessions_and_vips;
+mod failover_benchmark_measures_a_vipd_failover;
 mod harness_routers_peer_with_each_other;
+mod health_hung_exec_check_is_killed_at_its_timeout;
+mod health_killed_service_leaves_ecmp_and_rejoins;
+mod health_maintenance_file_drains_without_a_failed_request;
+mod health_sigterm_drains_then_withdraws;
+mod health_watch_and_process_checks_react_in_milliseconds;
+mod metrics_scraped_from_a_node_peering_with_bird;
+mod ospf_shutdown_flushes_its_lsas;
+mod ospf_vips_reach_frr_and_bird;
+mod ospf_withdrawal_leaves_the_router_within_a_second;
+mod ospf_wrong_authentication_never_forms_an_adjacency;
+mod reload_applies_changes_without_resetting_bird_sessions;
 mod router_restart_reconnects;
 mod shutdown_withdraws;
 mod silent_router_hold_timer;

@@ -13,6 +13,8 @@
 //! - [`vip`]: the desired route set, published on a watch channel.
 //! - `ospf` (feature `ospf`): originates the VIPs into an OSPFv2/OSPFv3 area.
 //! - [`app`]: wires tasks and channels together.
+//! - [`control`]: the operator surface: control socket, `vipd status|drain|reload`,
+//!   Prometheus metrics, sd_notify.
 //!
 //! Data flows one way: VIP state -> desired route set -> every BGP peer.
 
@@ -20,6 +22,7 @@ pub mod app;
 pub mod bfd;
 pub mod bgp;
 pub mod config;
+pub mod control;
 pub mod health;
 #[cfg(feature = "ospf")]
 pub mod ospf;

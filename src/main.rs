@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use vipd::control::cli::{self, CliError};
 
 #[derive(Parser)]
 #[command(
@@ -29,12 +30,70 @@ enum Command {
         /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
         #[arg(long, default_value = "info")]
         log_level: String,
+        /// Control socket path, instead of the config's `control_socket`
+        /// ("" for none).
+        #[arg(long, value_name = "PATH")]
+        control_socket: Option<PathBuf>,
     },
     /// Validate the config and print the plan (exit 0), or the errors (exit 2).
     Check {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Show the running daemon's peers, VIPs and checks.
+    Status {
+        /// The status document as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        daemon: Daemon,
+    },
+    /// Drain VIPs until undrained.
+    ///
+    /// Each is announced with GRACEFUL_SHUTDOWN (RFC 8326) and its drain
+    /// attributes for its drain_time, then withdrawn.
+    Drain {
+        #[command(flatten)]
+        vips: Vips,
+        #[command(flatten)]
+        daemon: Daemon,
+    },
+    /// Undo `vipd drain`: the VIPs follow their checks again.
+    Undrain {
+        #[command(flatten)]
+        vips: Vips,
+        #[command(flatten)]
+        daemon: Daemon,
+    },
+    /// Re-read the config file and apply the difference (SIGHUP does too).
+    ///
+    /// Prints the changes, or every error (exit 2) and changes nothing.
+    Reload {
+        #[command(flatten)]
+        daemon: Daemon,
+    },
+}
+
+/// Which daemon to talk to. Exit codes: 1 refused, 2 config errors,
+/// 3 not reachable.
+#[derive(Args)]
+struct Daemon {
+    /// The daemon's control socket [default: /run/vipd/vipd.sock].
+    #[arg(long, value_name = "PATH", conflicts_with = "config")]
+    socket: Option<PathBuf>,
+    /// Use the control_socket of this config file.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct Vips {
+    /// VIP prefixes; a bare address means its /32 or /128.
+    #[arg(value_name = "PREFIX", required_unless_present = "all")]
+    prefixes: Vec<String>,
+    /// Every VIP.
+    #[arg(long, conflicts_with = "prefixes")]
+    all: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,11 +119,39 @@ fn main() -> ExitCode {
             config,
             log_format,
             log_level,
-        } => run(config, log_format, &log_level),
+            control_socket,
+        } => run(config, log_format, &log_level, control_socket),
+        Command::Status { json, daemon } => talk(&daemon, |socket| cli::status(socket, json)),
+        Command::Drain { vips, daemon } => talk(&daemon, |socket| {
+            cli::drain(socket, vips.prefixes, vips.all, true)
+        }),
+        Command::Undrain { vips, daemon } => talk(&daemon, |socket| {
+            cli::drain(socket, vips.prefixes, vips.all, false)
+        }),
+        Command::Reload { daemon } => talk(&daemon, cli::reload),
     }
 }
 
-fn run(path: PathBuf, format: LogFormat, level: &str) -> ExitCode {
+/// Runs one control-socket command and prints its output or error.
+fn talk(
+    daemon: &Daemon,
+    command: impl FnOnce(&std::path::Path) -> Result<String, CliError>,
+) -> ExitCode {
+    let result = cli::socket_path(daemon.socket.clone(), daemon.config.as_deref())
+        .and_then(|socket| command(&socket));
+    match result {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vipd: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(path: PathBuf, format: LogFormat, level: &str, control_socket: Option<PathBuf>) -> ExitCode {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -76,13 +163,16 @@ fn run(path: PathBuf, format: LogFormat, level: &str) -> ExitCode {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-    let config = match vipd::config::load(&path) {
+    let mut config = match vipd::config::load(&path) {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
             return ExitCode::from(2);
         }
     };
+    if let Some(socket) = control_socket {
+        config.speaker.control_socket = (!socket.as_os_str().is_empty()).then_some(socket);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -94,7 +184,11 @@ fn run(path: PathBuf, format: LogFormat, level: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(vipd::app::run(config, shutdown_signal()));
+    let options = vipd::control::Options {
+        config_path: Some(path),
+        reload_on_sighup: true,
+    };
+    let result = runtime.block_on(vipd::control::run(config, options, shutdown_signal()));
     // Do not wait for stragglers: everything that mattered was flushed by run().
     runtime.shutdown_timeout(std::time::Duration::from_millis(50));
     match result {

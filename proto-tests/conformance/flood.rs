@@ -315,10 +315,10 @@ fn run_stall(row: &mut Row) {
     while Instant::now() < deadline && closed.is_none() {
         std::thread::sleep(STALL_PACE);
         rss_peak = rss_peak.max(node.rss_kib());
-        if let Some(chunk) = chunks.next() {
-            if let Err(e) = write(chunk, "ROUTE-REFRESH") {
-                closed = Some((stalled_at.elapsed(), e));
-            }
+        if let Some(chunk) = chunks.next()
+            && let Err(e) = write(chunk, "ROUTE-REFRESH")
+        {
+            closed = Some((stalled_at.elapsed(), e));
         }
         if last_keepalive.elapsed() >= KEEPALIVE_EVERY {
             last_keepalive = Instant::now();

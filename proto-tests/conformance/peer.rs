@@ -152,12 +152,11 @@ impl RawPeer {
             if now >= deadline {
                 return None;
             }
-            if let Some(every) = self.keepalive_every {
-                if self.last_sent.elapsed() >= every {
-                    if let Err(e) = self.send(&wire::keepalive()) {
-                        return Some(Event::Broken(format!("sending KEEPALIVE: {e}")));
-                    }
-                }
+            if let Some(every) = self.keepalive_every
+                && self.last_sent.elapsed() >= every
+                && let Err(e) = self.send(&wire::keepalive())
+            {
+                return Some(Event::Broken(format!("sending KEEPALIVE: {e}")));
             }
             let slice = READ_SLICE.min(deadline - now).max(Duration::from_millis(1));
             if let Err(e) = self.stream.set_read_timeout(Some(slice)) {

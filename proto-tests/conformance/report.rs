@@ -49,7 +49,13 @@ pub fn table(rows: &[Row]) -> String {
         );
     }
     let passed = rows.iter().filter(|r| r.pass).count();
-    let _ = writeln!(out, "\n{passed} of {} cases conform.", rows.len());
+    let _ = writeln!(
+        out,
+        "\n{passed} of {} cases conform. Every row also requires that the other session of \
+         the same vipd kept its KEEPALIVEs (no gap of a hold time), was not dropped and still \
+         had every VIP after a ROUTE-REFRESH, and that vipd still ran and exited 0 on SIGTERM.",
+        rows.len()
+    );
     out
 }
 

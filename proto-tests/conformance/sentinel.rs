@@ -16,12 +16,17 @@ use super::node::{HOLD_TIME, Node, PeerKind};
 use super::peer::{Event, RawPeer, describe};
 use super::wire;
 
+/// The sentinel watches at least one hold time and a half: with no gap of a
+/// hold time allowed, KEEPALIVEs must have kept coming after the case.
+pub const MIN_WATCH: Duration = Duration::from_millis(1500 * HOLD_TIME as u64);
+
 /// How long the closing ROUTE-REFRESH may take to bring the table back.
 const REFRESH_DEADLINE: Duration = Duration::from_secs(5);
 
 pub struct Sentinel {
     stop: Arc<AtomicBool>,
     handle: JoinHandle<SentinelReport>,
+    started: Instant,
 }
 
 /// What the sentinel saw.
@@ -100,11 +105,19 @@ impl Sentinel {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = thread::spawn(move || watch(peer, &flag, vips));
-        Ok(Sentinel { stop, handle })
+        Ok(Sentinel {
+            stop,
+            handle,
+            started: Instant::now(),
+        })
     }
 
-    /// Stops watching and returns what was seen.
+    /// Stops watching (after at least [`MIN_WATCH`]) and returns what was
+    /// seen.
     pub fn finish(self) -> SentinelReport {
+        if let Some(rest) = MIN_WATCH.checked_sub(self.started.elapsed()) {
+            thread::sleep(rest);
+        }
         self.stop.store(true, Ordering::Relaxed);
         self.handle.join().unwrap_or_else(|_| SentinelReport {
             down: Some("sentinel thread panicked".into()),

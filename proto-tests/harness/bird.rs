@@ -6,6 +6,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
+
+use super::fib::NextHop;
 use super::lab::Netns;
 use super::router::{BfdSession, Origin, RouteEntry, Router, RouterKind};
 use super::{require_binary, wait_until};
@@ -128,6 +131,39 @@ impl Router for Bird {
         self.ns.lab().read_log(&format!("{}-bird", self.name))
     }
 
+    /// What the kernel protocols export: with `merge paths on`, one route
+    /// carrying every ECMP member.
+    fn fib_next_hops(&self, prefix: IpNet) -> Result<Vec<NextHop>, String> {
+        let protocols = self.birdc(&["show", "protocols"])?;
+        let kernels = protocols.lines().filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            (words.next() == Some("Kernel")).then_some(name)
+        });
+        let socket = path_str(&self.socket)?;
+        let network = prefix.to_string();
+        let mut hops = Vec::new();
+        for kernel in kernels {
+            let out = self.ns.exec_unchecked(
+                BIRDC,
+                &["-s", socket, "show", "route", "export", kernel, &network],
+            )?;
+            let text = out.stdout;
+            if !out.status.success() {
+                // The other family's kernel protocol, or no such route.
+                if text.contains("No valid tables") || text.contains("Network not found") {
+                    continue;
+                }
+                return Err(format!(
+                    "birdc show route export {kernel} {network}: {text}"
+                ));
+            }
+            hops.extend(parse_export_next_hops(&text));
+        }
+        hops.sort();
+        Ok(hops)
+    }
+
     fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {
         let text = self.birdc(&["show", "bfd", "sessions"])?;
         Ok(parse_bfd_sessions(&text)
@@ -135,6 +171,22 @@ impl Router for Bird {
             .find(|(addr, _)| *addr == neighbor)
             .map(|(_, session)| session))
     }
+}
+
+/// The `via ADDR on IFACE [weight N]` lines of `show route export`.
+fn parse_export_next_hops(text: &str) -> Vec<NextHop> {
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["via", gateway, "on", interface, ..] => Some(NextHop {
+                    gateway: gateway.parse().ok(),
+                    interface: interface.to_string(),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Parses `show bfd sessions`: under each `bfd1:` header, one line per

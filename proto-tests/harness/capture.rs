@@ -1,5 +1,6 @@
 //! tcpdump on a lab interface, for the few facts no router CLI shows (the
-//! order of messages on the wire).
+//! order of messages on the wire, and when each crossed it: see
+//! [`super::pcap`]).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -22,6 +23,17 @@ impl Capture {
     /// Starts capturing TCP port 179 on `iface` in `ns`; returns once tcpdump
     /// is listening.
     pub fn start(ns: &Netns, iface: &str, name: &str) -> Result<Capture, String> {
+        Capture::start_matching(ns, iface, name, &["tcp", "port", "179"])
+    }
+
+    /// Starts capturing what the tcpdump `filter` words match on `iface` in
+    /// `ns`; returns once tcpdump is listening.
+    pub fn start_matching(
+        ns: &Netns,
+        iface: &str,
+        name: &str,
+        filter: &[&str],
+    ) -> Result<Capture, String> {
         require_binary(TCPDUMP, "tcpdump");
         let lab = ns.lab();
         let file = lab.dir().join(format!("{name}.pcap"));
@@ -31,22 +43,9 @@ impl Capture {
             .ok_or_else(|| format!("non-UTF-8 path {}", file.display()))?;
         // -U and --immediate-mode: every packet is written as it arrives, so
         // stopping tcpdump loses nothing.
-        let pid = ns.spawn(
-            &log,
-            TCPDUMP,
-            &[
-                "-U",
-                "--immediate-mode",
-                "-n",
-                "-i",
-                iface,
-                "-w",
-                path,
-                "tcp",
-                "port",
-                "179",
-            ],
-        )?;
+        let mut args = vec!["-U", "--immediate-mode", "-n", "-i", iface, "-w", path];
+        args.extend_from_slice(filter);
+        let pid = ns.spawn(&log, TCPDUMP, &args)?;
         wait_until(START_DEADLINE, || {
             if lab.read_log(&log).contains("listening on") {
                 Ok(())
@@ -59,6 +58,13 @@ impl Capture {
             pid,
             file,
         })
+    }
+
+    /// Stops the capture and returns its file (read it with
+    /// [`super::pcap`]).
+    pub fn stop(self) -> PathBuf {
+        self.ns.lab().stop(self.pid);
+        self.file
     }
 
     /// Stops the capture and returns tcpdump's verbose decode of it.

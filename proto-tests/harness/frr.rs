@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use ipnet::IpNet;
+
+use super::fib::NextHop;
 use super::lab::Netns;
 use super::router::{BfdSession, Origin, RouteEntry, Router, RouterKind};
 use super::{require_binary, wait_until};
@@ -247,6 +250,34 @@ impl Router for Frr {
         lab.read_log(&format!("{}-zebra", self.name))
             + &lab.read_log(&format!("{}-bfdd", self.name))
             + &lab.read_log(&format!("{}-bgpd", self.name))
+    }
+
+    /// zebra's RIB entry: the next hops it installed (`fib: true`).
+    fn fib_next_hops(&self, prefix: IpNet) -> Result<Vec<NextHop>, String> {
+        let afi = if prefix.addr().is_ipv4() {
+            "ip"
+        } else {
+            "ipv6"
+        };
+        let rib = self.vtysh_json(&format!("show {afi} route {prefix} json"))?;
+        let mut hops: Vec<NextHop> = rib
+            .get(prefix.to_string())
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry.get("installed").and_then(Value::as_bool) == Some(true))
+            .filter_map(|entry| entry.get("nexthops").and_then(Value::as_array))
+            .flatten()
+            .filter(|nh| nh.get("fib").and_then(Value::as_bool) == Some(true))
+            .filter_map(|nh| {
+                Some(NextHop {
+                    gateway: nh.get("ip").and_then(Value::as_str)?.parse().ok(),
+                    interface: nh.get("interfaceName")?.as_str()?.to_string(),
+                })
+            })
+            .collect();
+        hops.sort();
+        Ok(hops)
     }
 
     fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {

@@ -28,6 +28,10 @@ const NOWHERE_MAC: &str = "02:00:00:00:de:ad";
 /// Lines of each log printed when a test fails.
 const LOG_TAIL_LINES: usize = 300;
 
+/// How the binaries that use this harness start their `comm` (cargo names
+/// them `<target>-<hash>`): the proto-tests and the failover benchmark.
+const HARNESS_BINARIES: [&str; 2] = ["proto-", "failover_bench-"];
+
 /// Set this to keep each lab's configs, sockets and logs after a passing test.
 const KEEP_ENV: &str = "VIPD_PROTO_KEEP";
 
@@ -74,6 +78,7 @@ impl Lab {
         super::require_root();
         remove_stale_namespaces();
         remove_stale_run_dirs(Path::new("/var/run/frr"));
+        remove_stale_run_dirs(Path::new(super::node_state::NETNS_ETC));
         let id = format!(
             "{PREFIX}-{}-{}",
             std::process::id(),
@@ -480,7 +485,8 @@ fn delete_namespace(name: &str) {
 }
 
 /// The pid that owns a name we generated (`vpt-<pid>-...` or `vpt<pid>x...`),
-/// if that process still runs a proto-test binary.
+/// if that process still runs a binary built from this harness: the
+/// proto-tests or the failover benchmark.
 fn owner_alive(name: &str) -> bool {
     let digits: String = name
         .trim_start_matches(PREFIX)
@@ -492,7 +498,7 @@ fn owner_alive(name: &str) -> bool {
         return true; // not one of ours after all; leave it alone
     };
     fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|comm| comm.starts_with("proto-"))
+        .map(|comm| HARNESS_BINARIES.iter().any(|b| comm.starts_with(b)))
         .unwrap_or(false)
 }
 

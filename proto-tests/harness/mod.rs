@@ -9,9 +9,15 @@ mod bfd_probe;
 mod bird;
 mod capture;
 mod expect;
+mod fib;
 mod frr;
 mod gobgp;
+mod http_service;
 mod lab;
+mod load;
+mod node_state;
+pub mod ospf;
+pub mod pcap;
 mod router;
 mod vipd;
 
@@ -23,10 +29,13 @@ pub use bfd_probe::BfdProbe;
 pub use bird::Bird;
 pub use capture::{Capture, decoded_from};
 pub use expect::{ExpectedRoute, check_absent};
+pub use fib::{RouteMonitor, interfaces};
 pub use frr::Frr;
 pub use gobgp::Gobgp;
+pub use http_service::HttpService;
 pub use lab::{Lab, Netns};
-pub use router::{Origin, Router, RouterKind};
+pub use load::{Load, Outcome, Request, connect_in, describe_failures, served_by};
+pub use router::{Origin, RouteEntry, Router, RouterKind};
 pub use vipd::{Vipd, check as vipd_check, field, parse_debug_duration};
 
 /// How often [`wait_until`] re-runs its check.

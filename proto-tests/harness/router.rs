@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::fib::NextHop;
+
 /// One path in a router's RIB, normalized from the router's own CLI output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteEntry {
@@ -109,6 +111,14 @@ pub trait Router {
     fn describe_session(&self, neighbor: IpAddr) -> Result<String, String>;
     /// Everything the router's daemons logged so far.
     fn log(&self) -> String;
+    /// The next hops the router put in its forwarding table for exactly
+    /// `prefix` (every ECMP member), from its own CLI; empty if none.
+    fn fib_next_hops(&self, prefix: IpNet) -> Result<Vec<NextHop>, String> {
+        Err(format!(
+            "{}: the harness does not read forwarding entries from it ({prefix})",
+            self.kind()
+        ))
+    }
     /// The router's BFD session with `neighbor`, from its own CLI; `None`
     /// if it has none.
     fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {

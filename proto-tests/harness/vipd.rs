@@ -19,20 +19,53 @@ pub struct Vipd {
     name: String,
     config: PathBuf,
     log: PathBuf,
+    /// The control socket, in the lab dir (one per node; the config's path
+    /// would be shared by every vipd on the machine).
+    socket: PathBuf,
     pid: Option<u32>,
+}
+
+/// Output of a `vipd` control command (`status`, `drain`, `reload`, ...).
+pub struct CtlOutput {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Vipd {
     /// A vipd for node `name` in `ns`, reading `config` as is.
     pub fn new(ns: Netns, name: &str, config: PathBuf) -> Vipd {
         let log = ns.lab().log_path(&format!("{name}-vipd"));
+        let socket = ns.lab().dir().join(format!("{name}.vipd.sock"));
         Vipd {
             ns,
             name: name.to_string(),
             config,
             log,
+            socket,
             pid: None,
         }
+    }
+
+    /// `vipd ARGS --socket <this node's socket>`. No namespace needed: the
+    /// socket is a file.
+    pub fn ctl(&self, args: &[&str]) -> Result<CtlOutput, String> {
+        let out = Command::new(VIPD)
+            .args(args)
+            .arg("--socket")
+            .arg(&self.socket)
+            .output()
+            .map_err(|e| format!("cannot run {VIPD} {args:?}: {e}"))?;
+        Ok(CtlOutput {
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Sends `sig` to the running vipd; false if it is not running.
+    pub fn signal(&self, sig: libc::c_int) -> bool {
+        self.pid.is_some_and(|pid| self.ns.lab().signal(pid, sig))
     }
 
     /// `vipd run --config FILE --log-level debug`, stderr to this node's log.
@@ -41,10 +74,22 @@ impl Vipd {
             .config
             .to_str()
             .ok_or_else(|| format!("non-UTF-8 path {}", self.config.display()))?;
+        let socket = self
+            .socket
+            .to_str()
+            .ok_or_else(|| format!("non-UTF-8 path {}", self.socket.display()))?;
         let pid = self.ns.spawn(
             &format!("{}-vipd", self.name),
             VIPD,
-            &["run", "--config", config, "--log-level", "debug"],
+            &[
+                "run",
+                "--config",
+                config,
+                "--log-level",
+                "debug",
+                "--control-socket",
+                socket,
+            ],
         )?;
         self.pid = Some(pid);
         Ok(())

@@ -123,6 +123,11 @@ impl<K: Copy + Eq> Demux<K> {
         self.by_discriminator.remove(&discriminator);
     }
 
+    /// Whether a session for this address pair exists.
+    pub fn contains(&self, local: IpAddr, peer: IpAddr) -> bool {
+        self.by_addresses.contains_key(&(local, peer))
+    }
+
     /// Whether any session still uses `local` (and so its socket).
     pub fn uses_local(&self, local: IpAddr) -> bool {
         self.by_addresses.keys().any(|(l, _)| *l == local)

@@ -275,12 +275,18 @@ impl Engine {
         if let Some(id) = lingering {
             self.remove(id);
         }
+        if self.demux.contains(local, peer) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("a BFD session from {local} to {peer} already runs"),
+            ));
+        }
+        let socket = bind_transmit(local, &mut self.rng)?;
         if !self.receivers.contains_key(&local) {
             let socket = bind_receive(local, self.port)?;
             let task = tokio::spawn(read_datagrams(local, socket, self.events.clone())?);
             self.receivers.insert(local, task);
         }
-        let socket = bind_transmit(local, &mut self.rng)?;
         let discriminator = self.demux.allocate_discriminator(&mut self.rng);
         let id = SessionId(self.next_id);
         self.next_id += 1;
@@ -422,6 +428,9 @@ impl Entry {
                     }
                 }
                 Output::StateChange { from, to } => {
+                    if from == BfdState::Up {
+                        self.counters.went_down.fetch_add(1, Ordering::Relaxed);
+                    }
                     info!(peer = %self.peer, local = %self.local, %from, %to,
                         "BFD session state changed");
                     self.state.send_replace(to);

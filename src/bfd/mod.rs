@@ -38,7 +38,9 @@
 //! - RFC 5880 6.8.7: transmit interval = the greater of our Desired Min TX
 //!   and the peer's Required Min RX, minus 0-25% jitter (10-25% when Detect
 //!   Mult is 1); no periodic packets when the peer asks for none (Required
-//!   Min RX 0) or is in Demand mode. A state change is sent at once.
+//!   Min RX 0) or is in Demand mode. A state change is sent without
+//!   waiting for the periodic timer, as soon as the peer's Required Min RX
+//!   allows after the previous packet.
 //! - RFC 5880 6.8.16: AdminDown on shutdown (diag 7), sent for a Detection
 //!   Time at the slow rate; RFC 5880 6.8.18: a silent peer's Required Min RX
 //!   stops binding us.
@@ -119,6 +121,9 @@ pub struct Counters {
     /// Datagrams from the peer's address that failed a discard rule.
     dropped: AtomicU64,
     send_errors: AtomicU64,
+    /// Times the session left Up, so a watcher that only saw the latest
+    /// state can still tell that it flapped.
+    went_down: AtomicU64,
 }
 
 /// A copy of [`Counters`] at one moment.
@@ -128,6 +133,7 @@ pub struct CounterSnapshot {
     pub received: u64,
     pub dropped: u64,
     pub send_errors: u64,
+    pub went_down: u64,
 }
 
 impl Counters {
@@ -137,6 +143,7 @@ impl Counters {
             received: self.received.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             send_errors: self.send_errors.load(Ordering::Relaxed),
+            went_down: self.went_down.load(Ordering::Relaxed),
         }
     }
 }
@@ -183,6 +190,12 @@ impl BfdSession {
 /// Starts a single-hop BFD session to `peer` from `local` (UDP destination
 /// port 3784, source port in 49152..=65535, TTL 255, and received packets
 /// must carry TTL 255, RFC 5881 5) and returns a watch of its state.
+///
+/// The watch is written only when the state changes, so every `changed()`
+/// is a real transition; like any watch it keeps only the latest value, so
+/// a watcher that looks late may see `Up` again after a short flap: treat a
+/// change that leaves you at `Up` after `Up` as a flap (or compare
+/// [`BfdSession::counters`]`().went_down`).
 ///
 /// The session runs on the BFD engine thread, shared by every session, so a
 /// busy tokio runtime cannot delay its packets. It ends when `shutdown`

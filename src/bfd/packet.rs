@@ -453,6 +453,122 @@ mod tests {
         );
     }
 
+    /// Packets captured from BIRD 2.0.12 and FRR 8.4.4 bfdd in the
+    /// proto-test labs (`tcpdump udp port 3784` in the router's namespace).
+    #[test]
+    fn packets_captured_from_bird_and_frr_both_ways() {
+        let from = |state, diag, poll, final_, mine, yours, tx, rx, echo| ControlPacket {
+            diag,
+            state,
+            poll,
+            final_,
+            detect_mult: 3,
+            my_discriminator: mine,
+            your_discriminator: yours,
+            desired_min_tx_us: tx,
+            required_min_rx_us: rx,
+            required_min_echo_rx_us: echo,
+            ..down_packet()
+        };
+        let no_diag = Diag::NoDiagnostic;
+        let expired = Diag::ControlDetectionTimeExpired;
+        let vectors = [
+            // BIRD, Init at the slow rate, answering our Down.
+            (
+                "20 80 03 18  a23df064  967496a2  000f4240  0000c350  00000000",
+                from(
+                    State::Init,
+                    no_diag,
+                    false,
+                    false,
+                    0xa23d_f064,
+                    0x9674_96a2,
+                    1_000_000,
+                    50_000,
+                    0,
+                ),
+            ),
+            // BIRD, Up, Final for our Poll.
+            (
+                "20 d0 03 18  da443edc  c9d77530  0000c350  0000c350  00000000",
+                from(
+                    State::Up,
+                    no_diag,
+                    false,
+                    true,
+                    0xda44_3edc,
+                    0xc9d7_7530,
+                    50_000,
+                    50_000,
+                    0,
+                ),
+            ),
+            // BIRD, Down after our silence: diag 1, our discriminator forgotten.
+            (
+                "21 40 03 18  a23df064  00000000  000f4240  0000c350  00000000",
+                from(
+                    State::Down,
+                    expired,
+                    false,
+                    false,
+                    0xa23d_f064,
+                    0,
+                    1_000_000,
+                    50_000,
+                    0,
+                ),
+            ),
+            // FRR, Init: slow RX too, and it would accept Echo at 50 ms.
+            (
+                "20 80 03 18  cbfbc2ed  93b8ac85  000f4240  000f4240  0000c350",
+                from(
+                    State::Init,
+                    no_diag,
+                    false,
+                    false,
+                    0xcbfb_c2ed,
+                    0x93b8_ac85,
+                    1_000_000,
+                    1_000_000,
+                    50_000,
+                ),
+            ),
+            // FRR, Up, polling for its fast timers.
+            (
+                "20 e0 03 18  27cdd077  25bbb5e5  0000c350  0000c350  0000c350",
+                from(
+                    State::Up,
+                    no_diag,
+                    true,
+                    false,
+                    0x27cd_d077,
+                    0x25bb_b5e5,
+                    50_000,
+                    50_000,
+                    50_000,
+                ),
+            ),
+            // FRR, Down after our silence, still advertising its fast timers.
+            (
+                "21 40 03 18  cbfbc2ed  00000000  0000c350  0000c350  0000c350",
+                from(
+                    State::Down,
+                    expired,
+                    false,
+                    false,
+                    0xcbfb_c2ed,
+                    0,
+                    50_000,
+                    50_000,
+                    50_000,
+                ),
+            ),
+        ];
+        for (bytes, packet) in &vectors {
+            both_ways(bytes, packet);
+        }
+    }
+
     #[test]
     fn an_unassigned_diag_round_trips() {
         let packet = ControlPacket {

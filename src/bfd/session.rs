@@ -222,6 +222,8 @@ impl Session {
         let mut out = Vec::new();
         if self.timers.expired(Timer::Detect, now) {
             self.detection_time_expired(now, &mut out);
+            // Going Down may have sent a packet just now.
+            self.reschedule(now);
         }
         if self.timers.expired(Timer::Transmit, now) {
             let packet = self.packet(false);

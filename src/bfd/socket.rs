@@ -38,8 +38,14 @@ fn new_socket(local: IpAddr) -> io::Result<Socket> {
         Domain::IPV6
     };
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    // Binding to an address the host does not have (yet) succeeds: a session
+    // started before its interface is configured stays Down until it is,
+    // instead of failing to start.
     if local.is_ipv6() {
         socket.set_only_v6(true)?;
+        socket.set_freebind_ipv6(true)?;
+    } else {
+        socket.set_freebind(true)?;
     }
     socket.set_nonblocking(true)?;
     Ok(socket)

@@ -637,6 +637,7 @@ mod engine {
         let counters = b.counters.snapshot();
         assert!(counters.sent > 0 && counters.received > 0, "{counters:?}");
         assert_eq!(counters.dropped, 0);
+        assert_eq!(counters.went_down, 1);
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub enum CheckKind {
     File(FileCheck),
     /// `kind = "process"`: the process named by a pidfile is running.
     Process(ProcessCheck),
+    /// `kind = "dns"`: a DNS server answers a query with the expected rcode
+    /// (and record).
+    Dns(DnsCheck),
+    /// `kind = "grpc"`: the gRPC health-checking protocol answers SERVING.
+    Grpc(GrpcCheck),
+    /// `kind = "lease"`: up while the application keeps renewing it.
+    Lease(LeaseCheck),
+    /// `kind = "interface"`: a network interface's link state.
+    Interface(InterfaceCheck),
 }
 
 impl CheckKind {
@@ -63,6 +72,10 @@ impl CheckKind {
             CheckKind::Exec(_) => "exec",
             CheckKind::File(_) => "file",
             CheckKind::Process(_) => "process",
+            CheckKind::Dns(_) => "dns",
+            CheckKind::Grpc(_) => "grpc",
+            CheckKind::Lease(_) => "lease",
+            CheckKind::Interface(_) => "interface",
         }
     }
 }
@@ -139,6 +152,123 @@ pub enum FileState {
 pub struct ProcessCheck {
     /// Re-read at every probe: a restarted process has a new pid.
     pub pidfile: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// Where the query goes (UDP; TCP when the answer is truncated).
+    pub server: Endpoint,
+    /// The name queried, fully qualified.
+    pub name: hickory_proto::rr::Name,
+    pub qtype: hickory_proto::rr::RecordType,
+    pub expect_rcode: hickory_proto::op::ResponseCode,
+    /// If set, one record of the answer section must show this text (see
+    /// [`DnsCheck::answer_matches`]).
+    pub expect_answer: Option<String>,
+}
+
+/// The query types a dns check may ask for: those whose answers have a
+/// presentation form to compare `expect_answer` against.
+pub const DNS_QTYPES: &[&str] = &[
+    "A", "AAAA", "CAA", "CNAME", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SOA", "SRV", "SVCB", "TXT",
+];
+
+/// RFC 1035 4.1.1 and RFC 2136 2.2: the response codes a DNS header can
+/// carry, by their usual mnemonics (RFC 6895 2.3).
+pub const DNS_RCODES: &[(&str, u16)] = &[
+    ("NOERROR", 0),
+    ("FORMERR", 1),
+    ("SERVFAIL", 2),
+    ("NXDOMAIN", 3),
+    ("NOTIMP", 4),
+    ("REFUSED", 5),
+    ("YXDOMAIN", 6),
+    ("YXRRSET", 7),
+    ("NXRRSET", 8),
+    ("NOTAUTH", 9),
+    ("NOTZONE", 10),
+];
+
+/// An rcode's mnemonic ("SERVFAIL"), or "RCODE n" for one without.
+pub fn rcode_name(rcode: hickory_proto::op::ResponseCode) -> String {
+    let code = u16::from(rcode);
+    DNS_RCODES
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map_or_else(|| format!("RCODE {code}"), |(name, _)| (*name).to_string())
+}
+
+impl DnsCheck {
+    /// Whether one answer record, in presentation form (`198.18.0.10`,
+    /// `10 mail.example.com.`), is `expect_answer`. A final dot and ASCII
+    /// case are ignored (RFC 4343: names compare without case), except in
+    /// TXT strings, which are data and compare exactly.
+    pub fn answer_matches(&self, qtype: hickory_proto::rr::RecordType, answer: &str) -> bool {
+        let Some(expect) = &self.expect_answer else {
+            return true;
+        };
+        if qtype == hickory_proto::rr::RecordType::TXT {
+            return answer == expect;
+        }
+        answer
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(expect.trim_end_matches('.'))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcCheck {
+    /// HTTP/2 without TLS (h2c) unless `tls`.
+    pub address: Endpoint,
+    /// The `service` of the HealthCheckRequest; "" asks about the server as a whole.
+    pub service: String,
+    pub tls: bool,
+    /// Verify the server certificate (with `tls` only; always true without).
+    pub tls_verify: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseCheck {
+    /// How long a renewal keeps the check up, unless the renewal names its own.
+    pub ttl: Duration,
+    /// A loopback address where a small HTTP endpoint takes renewals
+    /// (`POST /lease/NAME`); several lease checks may share one.
+    pub http: Option<SocketAddr>,
+}
+
+/// The shortest and longest ttl a lease renewal may ask for.
+pub const MIN_LEASE_TTL: Duration = MIN_FAST_INTERVAL;
+pub const MAX_LEASE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceCheck {
+    /// The interface name, as `ip link` shows it.
+    pub name: String,
+    pub require: LinkRequirement,
+}
+
+/// `require` of an interface check: which link state counts as healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRequirement {
+    /// RFC 2863 operational state up (`state UP` in `ip link`); an interface
+    /// whose driver reports no operational state (`state UNKNOWN`, such as
+    /// `lo` and some tunnels) counts when it is up and running.
+    Up,
+    /// `IFF_RUNNING`: administratively up and operationally up.
+    Running,
+    /// `IFF_LOWER_UP`: the driver signals carrier, whatever the admin state.
+    LowerUp,
+}
+
+impl LinkRequirement {
+    /// The `require` value as written in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkRequirement::Up => "up",
+            LinkRequirement::Running => "running",
+            LinkRequirement::LowerUp => "lower_up",
+        }
+    }
 }
 
 /// A TCP destination: an address, or a name resolved at each probe.

@@ -17,6 +17,7 @@
 mod check;
 mod error;
 mod locate;
+mod ospf;
 mod plan;
 mod raw;
 mod validate;
@@ -32,10 +33,15 @@ use std::time::Duration;
 use crate::bgp::wire::{Community, LargeCommunity};
 
 pub use check::{
-    CheckConfig, CheckKind, CheckPolicy, Endpoint, ExecCheck, FileCheck, FileState, HttpCheck,
-    OnFail, ProcessCheck, TcpCheck,
+    CheckConfig, CheckKind, CheckPolicy, DnsCheck, Endpoint, ExecCheck, FileCheck, FileState,
+    GrpcCheck, HttpCheck, InterfaceCheck, LeaseCheck, LinkRequirement, MAX_LEASE_TTL,
+    MIN_LEASE_TTL, OnFail, ProcessCheck, TcpCheck, rcode_name,
 };
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use ospf::{
+    OspfAuth, OspfAuthAlgorithm, OspfConfig, OspfExternalType, OspfInterface, OspfNetwork,
+    OspfVipLsa,
+};
 
 /// BGP port (RFC 4271 8.2.1): the default for `listen` without a port and for `[[peer]] port`.
 pub const BGP_PORT: u16 = 179;
@@ -53,6 +59,8 @@ pub struct Config {
     pub vips: Vec<VipConfig>,
     /// Every `[check.NAME]`, by name; a check named by several VIPs runs once.
     pub checks: BTreeMap<String, CheckConfig>,
+    /// `[ospf]`: originate the VIPs into an OSPF area; `None` = no OSPF.
+    pub ospf: Option<OspfConfig>,
 }
 
 /// `[speaker]`: this node's BGP identity and the defaults its peers inherit.
@@ -182,6 +190,10 @@ pub struct VipConfig {
     pub drain_prepend: u8,
     /// Put the VIP's address on this interface (e.g. "lo") while vipd runs.
     pub interface: Option<String>,
+    /// `ospf = true`: also originate this VIP into OSPF (needs `[ospf]`).
+    pub ospf: bool,
+    /// `ospf_cost`: its OSPF metric; `None` = the default (1).
+    pub ospf_cost: Option<u32>,
 }
 
 /// Reads, parses and validates the file at `path`. A read failure is a [`ConfigError`] too.

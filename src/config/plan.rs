@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{
     CheckConfig, CheckKind, CheckPolicy, Config, FileState, OnFail, PeerConfig, Speaker, VipConfig,
+    rcode_name,
 };
 
 impl Config {
@@ -208,17 +209,59 @@ fn check(out: &mut String, c: &CheckConfig, config: &Config) {
             }
         ),
         CheckKind::Process(p) => write!(out, "pid in {} must be running", p.pidfile.display()),
+        CheckKind::Dns(d) => {
+            let _ = write!(
+                out,
+                "query {} {} at {}, expect {}",
+                d.name,
+                d.qtype,
+                d.server,
+                rcode_name(d.expect_rcode)
+            );
+            if let Some(answer) = &d.expect_answer {
+                let _ = write!(out, " with {answer:?} in the answer");
+            }
+            Ok(())
+        }
+        CheckKind::Grpc(g) => {
+            let _ = write!(out, "grpc.health.v1 Check");
+            if !g.service.is_empty() {
+                let _ = write!(out, " of {:?}", g.service);
+            }
+            let _ = write!(out, " at {}", g.address);
+            let _ = match (g.tls, g.tls_verify) {
+                (false, _) => write!(out, " (plaintext h2c)"),
+                (true, true) => write!(out, " (TLS)"),
+                (true, false) => write!(out, " (TLS, certificate NOT verified)"),
+            };
+            write!(out, ", expect SERVING")
+        }
+        CheckKind::Lease(l) => {
+            let _ = write!(out, "renewed by the application (`vipd lease {}`", c.name);
+            if let Some(http) = l.http {
+                let _ = write!(out, " or POST http://{http}/lease/{}", c.name);
+            }
+            write!(out, "), each renewal good for {}", show(l.ttl))
+        }
+        CheckKind::Interface(i) => write!(out, "{} must be {}", i.name, i.require.name()),
     };
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "    every {} ({} while changing), timeout {}, up after {} passes, down after {} failures",
-        show(c.interval),
-        show(c.pending_interval()),
-        show(c.timeout),
-        c.rise,
-        c.fall
-    );
+    let _ = if let CheckKind::Lease(_) = c.kind {
+        writeln!(
+            out,
+            "    up from each renewal, down when ttl passes without one or at a release"
+        )
+    } else {
+        writeln!(
+            out,
+            "    every {} ({} while changing), timeout {}, up after {}, down after {}",
+            show(c.interval),
+            show(c.pending_interval()),
+            show(c.timeout),
+            count(c.rise, "pass", "passes"),
+            count(c.fall, "failure", "failures")
+        )
+    };
     let watched = match &c.kind {
         CheckKind::Tcp(t) if t.watch => Some(t.address.to_string()),
         CheckKind::Http(h) if h.watch => h.endpoint().map(|e| e.to_string()),
@@ -232,6 +275,12 @@ fn check(out: &mut String, c: &CheckConfig, config: &Config) {
     }
     if let CheckKind::Process(_) = c.kind {
         let _ = writeln!(out, "    re-probed at once when the process exits");
+    }
+    if let CheckKind::Interface(_) = c.kind {
+        let _ = writeln!(
+            out,
+            "    re-probed at once on every netlink event for the link"
+        );
     }
     let users: Vec<&str> = config
         .vips
@@ -248,6 +297,11 @@ fn check(out: &mut String, c: &CheckConfig, config: &Config) {
     } else {
         writeln!(out, "    failing {action} {}", users.join(", "))
     };
+}
+
+/// "1 pass", "2 passes".
+fn count(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn show(d: std::time::Duration) -> humantime::FormattedDuration {

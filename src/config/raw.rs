@@ -29,6 +29,8 @@ pub(crate) struct RawConfig {
     /// Not `Spanned`, for the same reason as `speaker`; keys are check names.
     #[serde(default)]
     pub(crate) check: BTreeMap<String, RawCheck>,
+    /// Not `Spanned`, for the same reason as `speaker`.
+    pub(crate) ospf: Option<super::ospf::RawOspf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,6 +99,8 @@ pub(crate) struct RawVip {
     pub(crate) drain_med: Option<S<i64>>,
     pub(crate) drain_prepend: Option<S<i64>>,
     pub(crate) interface: Option<S<String>>,
+    pub(crate) ospf: Option<S<bool>>,
+    pub(crate) ospf_cost: Option<S<i64>>,
 }
 
 /// One `[check.NAME]`: the keys of every kind together, so a key of another
@@ -113,7 +117,7 @@ pub(crate) struct RawCheck {
     pub(crate) fall: Option<S<i64>>,
     pub(crate) fast_interval: Option<S<String>>,
     pub(crate) on_fail: Option<S<String>>,
-    // tcp
+    // tcp, grpc
     pub(crate) address: Option<S<String>>,
     // tcp, http, https
     pub(crate) watch: Option<S<bool>>,
@@ -122,7 +126,7 @@ pub(crate) struct RawCheck {
     pub(crate) expect_status: Option<S<RawStatus>>,
     pub(crate) expect_body: Option<S<String>>,
     pub(crate) host: Option<S<String>>,
-    // https
+    // https, grpc
     pub(crate) tls_verify: Option<S<bool>>,
     // exec
     pub(crate) command: Option<S<RawCommand>>,
@@ -132,6 +136,21 @@ pub(crate) struct RawCheck {
     pub(crate) healthy_when: Option<S<String>>,
     // process
     pub(crate) pidfile: Option<S<String>>,
+    // dns
+    pub(crate) server: Option<S<String>>,
+    pub(crate) qtype: Option<S<String>>,
+    pub(crate) expect_rcode: Option<S<String>>,
+    pub(crate) expect_answer: Option<S<String>>,
+    // dns, interface
+    pub(crate) name: Option<S<String>>,
+    // grpc
+    pub(crate) service: Option<S<String>>,
+    pub(crate) tls: Option<S<bool>>,
+    // lease
+    pub(crate) ttl: Option<S<String>>,
+    pub(crate) http: Option<S<String>>,
+    // interface
+    pub(crate) require: Option<S<String>>,
 }
 
 /// `expect_status = 200` or `expect_status = [200, 204]`.

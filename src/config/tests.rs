@@ -427,7 +427,9 @@ fn unknown_keys_are_named_with_their_table_and_line() {
     );
     assert_eq!(
         errors(&format!("[bgp]\nx = 1\n{SPEAKER}")),
-        ["vipd.toml:1:2: bgp: unknown key `bgp` (known keys here: speaker, peer, vip, check, ospf)"]
+        [
+            "vipd.toml:1:2: bgp: unknown key `bgp` (known keys here: speaker, peer, vip, check, ospf)"
+        ]
     );
 }
 

@@ -72,6 +72,13 @@ pub(crate) fn validate(raw: &RawConfig, source: &Source<'_>) -> Result<Config, V
         .map(|(i, p)| v.vip(i, p, &check_names))
         .collect();
     v.duplicate_vips(&raw.vip);
+    let (ospf, ospf_errors) = super::ospf::validate(
+        raw.ospf.as_ref(),
+        &raw.vip,
+        speaker.as_ref().ok().map(|s| s.router_id),
+        source,
+    );
+    v.errors.extend(ospf_errors);
 
     let config = (|| -> Checked<Config> {
         Ok(Config {
@@ -79,6 +86,7 @@ pub(crate) fn validate(raw: &RawConfig, source: &Source<'_>) -> Result<Config, V
             peers: peers.into_iter().collect::<Checked<_>>()?,
             vips: vips.into_iter().collect::<Checked<_>>()?,
             checks: checks?,
+            ospf,
         })
     })();
     let mut errors = v.errors;
@@ -859,6 +867,11 @@ impl Validator<'_> {
             drain_med: drain_med?,
             drain_prepend: drain_prepend?,
             interface: interface?,
+            ospf: p.ospf.as_ref().is_some_and(|o| *o.get_ref()),
+            ospf_cost: p
+                .ospf_cost
+                .as_ref()
+                .and_then(|c| u32::try_from(*c.get_ref()).ok()),
         })
     }
 

@@ -99,13 +99,13 @@ impl DaemonLink {
         &self.notifier
     }
 
-    /// Serves one operator request; the one place operator actions are
-    /// logged and counted.
+    /// Serves one operator request: the one place operator actions are
+    /// counted and logged.
     pub async fn serve(&self, request: Request, source: Source) -> Response {
         let command = request.command();
-        let response = match self.answer(request, source).await {
-            Ok(response) => response,
-            Err(unavailable) => Response::error(unavailable.to_string()),
+        let (response, unavailable) = match self.answer(request, source).await {
+            Ok(response) => (response, None),
+            Err(e) => (Response::error(e.to_string()), Some(e)),
         };
         let result = if response.ok { "ok" } else { "error" };
         self.requests_total
@@ -116,16 +116,18 @@ impl DaemonLink {
             })
             .inc();
         let source = source.as_str();
-        match (command, &response.error) {
-            ("status", None) => debug!(command, source, "control request served"),
-            (_, None) => info!(
+        match (command, unavailable, &response.error) {
+            (_, Some(e), _) => warn!(command, source, error = %e, "control request failed"),
+            // The daemon logs a reload's outcome, change by change.
+            ("reload", None, _) => {}
+            ("status", None, None) => debug!(command, source, "control request served"),
+            (_, None, None) => info!(
                 command,
                 source,
                 prefixes = ?response.prefixes.as_deref().unwrap_or_default(),
-                changes = response.changes.as_ref().map_or(0, Vec::len),
                 "control request served"
             ),
-            (_, Some(error)) => warn!(command, source, %error, "control request refused"),
+            (_, None, Some(error)) => warn!(command, source, %error, "control request refused"),
         }
         response
     }
@@ -169,7 +171,7 @@ impl DaemonLink {
             .read()
             .map(|m| m.clone())
             .unwrap_or_default();
-        Status::from_report(report, &vip_checks, Now::now())
+        Status::from_report(report, &vip_checks, Now::current())
     }
 
     /// Drain (or undrain) `prefixes`, or every VIP when empty.

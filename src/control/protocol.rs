@@ -287,7 +287,7 @@ pub struct Now {
 }
 
 impl Now {
-    pub fn now() -> Now {
+    pub fn current() -> Now {
         Now {
             instant: Instant::now(),
             system: SystemTime::now(),

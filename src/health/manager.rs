@@ -2,14 +2,20 @@
 //!
 //! Each check has its own stop signal, so a reload restarts only the checks
 //! whose config changed; the others keep their state and their rise/fall
-//! streaks.
+//! streaks (and a lease that did not change stays held). The HTTP endpoints
+//! of lease checks follow the config the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 
 use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
 
+use super::lease::LeaseHandle;
+use super::lease_http::LeaseServer;
+use super::probe::io_detail;
 use super::runner::{CheckEvent, CheckStatus, StatusMap, spawn_one};
-use crate::config::CheckConfig;
+use crate::config::{CheckConfig, CheckKind, LeaseCheck};
 
 struct Running {
     config: CheckConfig,
@@ -21,6 +27,9 @@ pub struct Checks {
     events: mpsc::UnboundedSender<CheckEvent>,
     status: watch::Sender<StatusMap>,
     running: BTreeMap<String, Running>,
+    leases: LeaseHandle,
+    /// The lease endpoints listening, by address.
+    lease_servers: BTreeMap<SocketAddr, LeaseServer>,
 }
 
 impl Checks {
@@ -39,6 +48,8 @@ impl Checks {
             events,
             status,
             running: BTreeMap::new(),
+            leases: LeaseHandle::default(),
+            lease_servers: BTreeMap::new(),
         };
         manager.update(checks);
         (manager, events_rx, status_rx)
@@ -67,7 +78,7 @@ impl Checks {
             self.status.send_modify(|m| {
                 m.insert(name.clone(), CheckStatus::new(config, now));
             });
-            spawn_one(config, &self.events, &self.status, stop_rx);
+            spawn_one(config, &self.events, &self.status, stop_rx, &self.leases);
             self.running.insert(
                 name.clone(),
                 Running {
@@ -77,7 +88,14 @@ impl Checks {
             );
             started.push(name.clone());
         }
+        self.serve_leases(checks);
         started
+    }
+
+    /// Renews and releases lease checks, for the control socket; it follows
+    /// every later [`Checks::update`].
+    pub fn leases(&self) -> LeaseHandle {
+        self.leases.clone()
     }
 
     /// Stop every check (shutdown).
@@ -86,14 +104,51 @@ impl Checks {
         for name in names {
             self.stop_one(&name, "vipd stopping");
         }
+        self.lease_servers.clear();
     }
 
     fn stop_one(&mut self, name: &str, why: &str) {
         if let Some(r) = self.running.remove(name) {
             let _ = r.stop.send(Some(why.to_string()));
+            self.leases.remove(name);
             self.status.send_modify(|m| {
                 m.remove(name);
             });
+        }
+    }
+
+    /// One listener per `http` address of the lease checks, answering for
+    /// the leases that name it. An address that cannot be bound is logged
+    /// and tried again at the next reload; those leases can still be
+    /// renewed through the control socket.
+    fn serve_leases(&mut self, checks: &BTreeMap<String, CheckConfig>) {
+        let mut wanted: BTreeMap<SocketAddr, BTreeSet<String>> = BTreeMap::new();
+        for c in checks.values() {
+            if let CheckKind::Lease(LeaseCheck {
+                http: Some(addr), ..
+            }) = &c.kind
+            {
+                wanted.entry(*addr).or_default().insert(c.name.clone());
+            }
+        }
+        self.lease_servers
+            .retain(|addr, _| wanted.contains_key(addr));
+        for (addr, names) in wanted {
+            if let Some(server) = self.lease_servers.get(&addr) {
+                server.serve(names);
+                continue;
+            }
+            match LeaseServer::bind(addr, self.leases.clone(), names) {
+                Ok(server) => {
+                    info!(%addr, "taking lease renewals at http://{addr}/lease/NAME");
+                    self.lease_servers.insert(addr, server);
+                }
+                Err(e) => warn!(
+                    %addr,
+                    error = %io_detail(&e),
+                    "cannot listen for lease renewals"
+                ),
+            }
         }
     }
 }

@@ -16,7 +16,9 @@ use tokio::net::TcpStream;
 use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
+use super::grpc::GrpcProber;
 use super::runner::Probe;
+use super::{dns, link};
 use crate::config::{
     CheckConfig, CheckKind, Endpoint, FileCheck, FileState, HttpCheck, ProcessCheck,
 };
@@ -44,6 +46,8 @@ pub(crate) struct Prober {
     check: CheckConfig,
     /// For http/https checks; the error text if the client cannot be built.
     http: Option<Result<reqwest::Client, String>>,
+    /// For grpc checks.
+    grpc: Option<GrpcProber>,
 }
 
 impl Prober {
@@ -52,9 +56,14 @@ impl Prober {
             CheckKind::Http(h) => Some(http_client(h)),
             _ => None,
         };
+        let grpc = match &check.kind {
+            CheckKind::Grpc(g) => Some(GrpcProber::new(g)),
+            _ => None,
+        };
         Prober {
             check: check.clone(),
             http,
+            grpc,
         }
     }
 
@@ -92,6 +101,14 @@ impl Prober {
             CheckKind::File(f) => file(f).await,
             CheckKind::Process(p) => process(p).await,
             CheckKind::Exec(e) => exec(&e.argv, self.check.timeout).await,
+            CheckKind::Dns(d) => dns::probe(d).await,
+            CheckKind::Grpc(_) => match &self.grpc {
+                Some(g) => g.probe().await,
+                None => (false, "internal error: no gRPC client".into()),
+            },
+            CheckKind::Interface(i) => link::probe(i).await,
+            // Renewed, not probed: see `lease`.
+            CheckKind::Lease(_) => (false, "internal error: a lease is not probed".into()),
         }
     }
 }
@@ -200,7 +217,7 @@ async fn http(client: &reqwest::Client, h: &HttpCheck) -> (bool, String) {
 /// The innermost cause of an error: reqwest wraps hyper wraps io, and only
 /// the last says what happened ("connection refused", "invalid peer
 /// certificate: UnknownIssuer").
-fn error_detail(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_detail(e: &(dyn std::error::Error + 'static)) -> String {
     let mut inner = e;
     while let Some(source) = inner.source() {
         inner = source;

@@ -16,10 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+use super::lease::{self, LeaseHandle};
 use super::probe::{ProbeResult, Prober};
 use super::tracker::{Tracker, Transition};
 use super::watch::Watcher;
-use crate::config::CheckConfig;
+use crate::config::{CheckConfig, CheckKind};
 
 /// A check changed state: `rise` passes in a row while down, or `fall`
 /// failures in a row while up.
@@ -70,7 +71,8 @@ pub fn spawn(
 }
 
 /// [`spawn`], also returning a receiver that always holds the latest
-/// [`CheckStatus`] of every check (updated after every probe).
+/// [`CheckStatus`] of every check (updated after every probe). Lease checks
+/// started this way cannot be renewed: use [`super::Checks`] for them.
 pub fn spawn_with_status(
     checks: &BTreeMap<String, CheckConfig>,
     shutdown: watch::Receiver<Option<String>>,
@@ -85,19 +87,21 @@ pub fn spawn_with_status(
         .map(|(name, c)| (name.clone(), CheckStatus::new(c, start)))
         .collect();
     let (status_tx, status_rx) = watch::channel(initial);
+    let leases = LeaseHandle::default();
     for check in checks.values() {
-        spawn_one(check, &events_tx, &status_tx, shutdown.clone());
+        spawn_one(check, &events_tx, &status_tx, shutdown.clone(), &leases);
     }
     (events_rx, status_rx)
 }
 
 /// Start the task of one check; it reports on `events` and `status` and ends
-/// when `shutdown` changes.
+/// when `shutdown` changes. A lease check is entered in `leases`, unheld.
 pub(crate) fn spawn_one(
     check: &CheckConfig,
     events: &mpsc::UnboundedSender<CheckEvent>,
     status: &watch::Sender<StatusMap>,
     shutdown: watch::Receiver<Option<String>>,
+    leases: &LeaseHandle,
 ) {
     let task = Task {
         schedule: Schedule::of(check),
@@ -106,6 +110,11 @@ pub(crate) fn spawn_one(
         events: events.clone(),
         status: status.clone(),
     };
+    if let CheckKind::Lease(l) = &check.kind {
+        let lease = leases.insert(&check.name, l.ttl);
+        tokio::spawn(lease::run(task, lease, shutdown));
+        return;
+    }
     let probe = Prober::new(check);
     let watcher = Watcher::new(check);
     tokio::spawn(task.run(probe, watcher, shutdown));
@@ -130,6 +139,11 @@ pub(crate) trait Probe: Send + 'static {
 }
 
 /// An event source that makes the runner re-probe at once.
+///
+/// Most watch for an end (a connection closing, a process exiting) and are
+/// armed only while the check passes. A watch that follows a state in both
+/// directions (an interface's link) ignores `arm` and `disarm` and fires on
+/// every change, so that a link coming back is seen at once too.
 pub(crate) trait Watch: Send + 'static {
     /// Start watching (if not already) after a probe that passed. Best
     /// effort: when it fails, periodic probing still runs.
@@ -229,7 +243,7 @@ impl Task {
     }
 
     /// Applies one result: the tracker, the status map, and an event on a change.
-    fn record(&mut self, result: ProbeResult) {
+    pub(crate) fn record(&mut self, result: ProbeResult) {
         let now = Instant::now().into_std();
         let transition = self.tracker.record(result.ok);
         if let Some(t) = transition {

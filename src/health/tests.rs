@@ -1,8 +1,14 @@
 //! Tests that need more than one layer: the runner on tokio's paused clock
 //! with scripted probes, and the real probes and watchers against loopback
 //! services started by the tests (listeners, a small HTTP responder, a TLS
-//! server with a self-signed certificate, child processes, temp files).
+//! server with a self-signed certificate, child processes, temp files, a
+//! scripted DNS responder, a gRPC health server, veth pairs in a network
+//! namespace), and lease checks on paused and real clocks.
 
+mod dns;
+mod grpc;
+mod interface;
+mod lease;
 mod probes;
 mod runner;
 mod watchers;

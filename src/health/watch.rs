@@ -8,6 +8,8 @@
 //!   service sends (a banner) is read and ignored.
 //! - process: a pidfd of the process named by the pidfile, which becomes
 //!   readable the moment the process exits.
+//! - interface: the kernel's RTNLGRP_LINK notifications for the link, in
+//!   both directions (see `link`).
 //!
 //! An event only triggers a probe; the probe's result goes through rise/fall
 //! like any other, so a false alarm (a service that closes idle connections)
@@ -22,6 +24,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::net::TcpStream;
 
+use super::link::LinkWatch;
 use super::probe::{connect, io_detail, pidfd_open, read_pid};
 use super::runner::Watch;
 use crate::config::{CheckConfig, CheckKind, Endpoint};
@@ -40,6 +43,8 @@ pub(crate) enum Watcher {
         /// The pid and its pidfd.
         watched: Option<(libc::pid_t, AsyncFd<OwnedFd>)>,
     },
+    /// Always armed: a link coming up matters as much as one going down.
+    Link(LinkWatch),
 }
 
 impl Watcher {
@@ -59,6 +64,7 @@ impl Watcher {
                 pidfile: p.pidfile.clone(),
                 watched: None,
             },
+            CheckKind::Interface(i) => Watcher::Link(LinkWatch::new(&i.name)),
             _ => Watcher::Off,
         }
     }
@@ -67,7 +73,7 @@ impl Watcher {
 impl Watch for Watcher {
     async fn arm(&mut self) {
         match self {
-            Watcher::Off => {}
+            Watcher::Off | Watcher::Link(_) => {}
             Watcher::Connection {
                 endpoint,
                 timeout,
@@ -103,7 +109,7 @@ impl Watch for Watcher {
 
     fn disarm(&mut self) {
         match self {
-            Watcher::Off => {}
+            Watcher::Off | Watcher::Link(_) => {}
             Watcher::Connection { stream, .. } => *stream = None,
             Watcher::Process { watched, .. } => *watched = None,
         }
@@ -131,6 +137,7 @@ impl Watch for Watcher {
                 *watched = None;
                 format!("process {pid} exited")
             }
+            Watcher::Link(link) => link.changed().await,
         }
     }
 }

@@ -184,6 +184,14 @@ impl Instance {
                     // We are master, and this acknowledges our first packet.
                     n.master = true;
                 } else {
+                    // The packet is ignored (RFC 2328 10.6). But a lower
+                    // Router ID still offering to be master is waiting for
+                    // our initial packet, which it may have dropped while
+                    // not yet in ExStart: send it again now rather than a
+                    // RxmtInterval later.
+                    if f.init() && f.master() && rid < me {
+                        self.retransmit_dd(now, iface, rid, out);
+                    }
                     return;
                 }
                 n.options = dd.options;

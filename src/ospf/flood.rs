@@ -254,7 +254,9 @@ impl Instance {
                 }
                 // Step 1d.
                 n.rxmt.insert(key);
-                n.rxmt_at.get_or_insert(now + rxmt);
+                // The earlier of any pending retransmission and this one's:
+                // while shutting down the interval is shorter.
+                n.rxmt_at = Some(n.rxmt_at.map_or(now + rxmt, |t| t.min(now + rxmt)));
                 added = true;
             }
             // Step 2.
@@ -283,7 +285,9 @@ impl Instance {
                     .saturating_add(INF_TRANS_DELAY)
                     .min(super::wire::iana::constants::MAX_AGE),
             );
-            self.send(iface, dst, Body::LsUpdate(vec![copy]), out);
+            // Packed with whatever else this input floods (one LS Update
+            // for two hundred VIPs coming up, not two hundred).
+            self.ifaces[iface].pending_floods.push((dst, copy));
         }
         for (iface, rid) in loading_done {
             self.neighbor_event(now, iface, rid, NbrEvent::LoadingDone, out);
@@ -384,6 +388,21 @@ impl Instance {
         let headers = std::mem::take(&mut self.ifaces[iface].delayed_acks);
         let dst = self.flood_dst(iface);
         self.send_acks(iface, dst, headers, out);
+    }
+
+    /// Sends what `flood` queued, packed into as few LS Updates as fit.
+    pub(crate) fn send_pending_floods(&mut self, iface: IfaceId, out: &mut Vec<Output>) {
+        let queued = std::mem::take(&mut self.ifaces[iface].pending_floods);
+        let mut by_dst: Vec<(std::net::IpAddr, Vec<Lsa>)> = Vec::new();
+        for (dst, lsa) in queued {
+            match by_dst.iter_mut().find(|(d, _)| *d == dst) {
+                Some((_, lsas)) => lsas.push(lsa),
+                None => by_dst.push((dst, vec![lsa])),
+            }
+        }
+        for (dst, lsas) in by_dst {
+            self.send_lsas(iface, dst, lsas, out);
+        }
     }
 
     /// RFC 2328 13.4: LSAs vipd originated, in this life or an earlier one.

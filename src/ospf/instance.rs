@@ -132,6 +132,12 @@ pub(crate) enum Event {
     Flushed {
         key: DbKey,
     },
+    /// Shutdown stopped waiting: these flushes were never acknowledged.
+    FlushUnacknowledged {
+        iface: IfaceId,
+        router_id: Ipv4Addr,
+        lsas: Vec<DbKey>,
+    },
 }
 
 /// Counters, by reason.
@@ -276,6 +282,7 @@ impl Instance {
         out
     }
 
+    #[cfg(test)]
     pub(crate) fn is_done(&self) -> bool {
         self.done
     }
@@ -287,15 +294,37 @@ impl Instance {
             self.sync_origination(now, out);
         }
         for iface in 0..self.ifaces.len() {
+            self.send_pending_floods(iface, out);
             self.send_delayed_acks(iface, out);
         }
         if let Some(s) = self.shutdown {
+            // Only our own flushes count: other routers' LSAs relayed to a
+            // neighbor that is slow to acknowledge them are not our business.
+            let unacked = |n: &super::neighbor::Neighbor| -> Vec<DbKey> {
+                n.rxmt
+                    .iter()
+                    .filter(|k| self.is_self_originated(k))
+                    .copied()
+                    .collect()
+            };
             let pending = self.ifaces.iter().any(|i| {
                 i.neighbors
                     .values()
-                    .any(|n| n.floods() && !n.rxmt.is_empty())
+                    .any(|n| n.floods() && !unacked(n).is_empty())
             });
             if !pending || now >= s.give_up_at {
+                for (iface, i) in self.ifaces.iter().enumerate() {
+                    for n in i.neighbors.values().filter(|n| n.floods()) {
+                        let lsas = unacked(n);
+                        if !lsas.is_empty() {
+                            out.push(Output::Event(Event::FlushUnacknowledged {
+                                iface,
+                                router_id: n.router_id,
+                                lsas,
+                            }));
+                        }
+                    }
+                }
                 for iface in 0..self.ifaces.len() {
                     self.send_hello(now, iface, true, out);
                 }

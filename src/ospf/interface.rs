@@ -19,7 +19,7 @@ use super::instance::{Event, Instance, Output};
 use super::neighbor::{NbrEvent, NbrState, Neighbor};
 use super::wire::auth::AuthKey;
 use super::wire::iana::options;
-use super::wire::{Body, Hello, LsaHeader, Version};
+use super::wire::{Body, Hello, Lsa, LsaHeader, Version};
 
 /// Index of an interface in its instance.
 pub(crate) type IfaceId = usize;
@@ -99,6 +99,9 @@ pub(crate) struct Interface {
     /// Delayed acknowledgments (RFC 2328 13.5), sent at the end of the
     /// packet that caused them.
     pub(crate) delayed_acks: Vec<LsaHeader>,
+    /// LSAs flooded out of this interface by the current input, sent packed
+    /// at its end.
+    pub(crate) pending_floods: Vec<(IpAddr, Lsa)>,
 }
 
 impl Interface {
@@ -113,6 +116,7 @@ impl Interface {
             hello_at: None,
             crypto_seq,
             delayed_acks: Vec::new(),
+            pending_floods: Vec::new(),
         }
     }
 
@@ -233,6 +237,7 @@ impl Instance {
         i.dr = Ipv4Addr::UNSPECIFIED;
         i.bdr = Ipv4Addr::UNSPECIFIED;
         i.delayed_acks.clear();
+        i.pending_floods.clear();
         self.lsdb.forget_link(iface);
         if from != IfState::Down {
             out.push(Output::Event(Event::InterfaceState {

@@ -148,10 +148,6 @@ impl Lsdb {
         self.entries.iter()
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// The LSAs a neighbor on `iface` should hear about: area and AS scope,
     /// and this link's link-scoped ones.
     pub(crate) fn visible_from(&self, iface: IfaceId) -> impl Iterator<Item = (&DbKey, &Entry)> {

@@ -7,7 +7,7 @@
 //! `flood.rs`.
 //!
 //! The Attempt state and the Start event exist only on NBMA networks, which
-//! vipd does not run on.
+//! vipd does not run on; LLDown is folded into KillNbr (InterfaceDown).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -59,7 +59,6 @@ pub enum NbrEvent {
     OneWayReceived,
     KillNbr,
     InactivityTimer,
-    LlDown,
 }
 
 impl std::fmt::Display for NbrEvent {
@@ -76,7 +75,6 @@ impl std::fmt::Display for NbrEvent {
             NbrEvent::OneWayReceived => "1-WayReceived",
             NbrEvent::KillNbr => "KillNbr",
             NbrEvent::InactivityTimer => "InactivityTimer",
-            NbrEvent::LlDown => "LLDown",
         })
     }
 }
@@ -244,7 +242,7 @@ impl Instance {
                 n.clear_lists();
                 ExStart
             }
-            (_, KillNbr | LlDown | InactivityTimer) => {
+            (_, KillNbr | InactivityTimer) => {
                 n.clear_lists();
                 n.inactivity_at = None;
                 Down

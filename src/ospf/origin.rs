@@ -291,8 +291,11 @@ impl Instance {
 
     fn wanted_v3(&mut self) -> Vec<Wanted> {
         let external = self.cfg.vip_lsa == VipLsa::External;
-        // R clear: a host, never a transit router (RFC 5340 A.2).
-        let opts = options::V3_V6 | options::V3_E;
+        // R clear: a host, never a transit router (RFC 5340 A.2). Except
+        // for AS-external VIPs: routers only use an ASBR whose R-bit is set
+        // (RFC 5340 4.8: external routes transit it), so there MaxLinkMetric
+        // alone keeps transit traffic away (RFC 6987).
+        let opts = options::V3_V6 | options::V3_E | if external { options::V3_R } else { 0 };
         let mut links = Vec::new();
         let mut wanted = Vec::new();
         for (id, i) in self.ifaces.iter().enumerate() {

@@ -4,11 +4,11 @@ use super::*;
 
 /// `[check.c]` with `body` after `kind = KIND`: line 4 is the header, line 5
 /// the kind, `body` starts on line 6.
-fn check(kind: &str, body: &str) -> String {
+pub(super) fn check(kind: &str, body: &str) -> String {
     with_speaker(&format!("[check.c]\nkind = \"{kind}\"\n{body}"))
 }
 
-fn the_check(text: &str) -> CheckConfig {
+pub(super) fn the_check(text: &str) -> CheckConfig {
     let mut config = ok(text);
     assert_eq!(config.checks.len(), 1, "{config:#?}");
     config.checks.pop_first().unwrap().1
@@ -256,7 +256,7 @@ fn the_kind_is_required_and_must_be_known() {
         errors(&check("htpp", "url = \"http://192.0.2.1/\"\n")),
         [
             "vipd.toml:5:8: check.c.kind: unknown kind \"htpp\" (expected one of tcp, http, \
-             https, exec, file, process)"
+             https, exec, file, process, dns, grpc, lease, interface)"
         ]
     );
 }
@@ -665,9 +665,13 @@ proptest! {
         key in prop::sample::select(vec![
             "interval", "timeout", "rise", "fall", "fast_interval", "on_fail", "address",
             "watch", "url", "expect_status", "expect_body", "host", "tls_verify", "command",
-            "shell", "path", "healthy_when", "pidfile",
+            "shell", "path", "healthy_when", "pidfile", "server", "name", "qtype",
+            "expect_rcode", "expect_answer", "service", "tls", "ttl", "http", "require",
         ]),
-        kind in prop::sample::select(vec!["tcp", "http", "https", "exec", "file", "process"]),
+        kind in prop::sample::select(vec![
+            "tcp", "http", "https", "exec", "file", "process", "dns", "grpc", "lease",
+            "interface",
+        ]),
         value in prop_oneof![
             any::<i64>().prop_map(|n| n.to_string()),
             "[a-z0-9:/.\\[\\] -]{0,20}".prop_map(|s| format!("{s:?}")),

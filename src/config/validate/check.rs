@@ -4,24 +4,36 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::super::check::MIN_FAST_INTERVAL;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
+
+use super::super::check::{DNS_QTYPES, DNS_RCODES, MIN_FAST_INTERVAL};
 use super::super::locate::KeyIndex;
 use super::super::raw::{RawCheck, RawCommand, RawStatus};
 use super::super::{
-    CheckConfig, CheckKind, Endpoint, ExecCheck, FileCheck, FileState, HttpCheck, OnFail,
-    ProcessCheck, TcpCheck,
+    CheckConfig, CheckKind, DnsCheck, Endpoint, ExecCheck, FileCheck, FileState, GrpcCheck,
+    HttpCheck, InterfaceCheck, LeaseCheck, LinkRequirement, MIN_LEASE_TTL, OnFail, ProcessCheck,
+    TcpCheck,
 };
 use super::{Checked, Reported, Validator, show};
 
-const KINDS: &str = "tcp, http, https, exec, file, process";
+const KINDS: &str = "tcp, http, https, exec, file, process, dns, grpc, lease, interface";
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 const DEFAULT_RISE: u32 = 2;
 const DEFAULT_FALL: u32 = 2;
+/// A link that went down carries no traffic: one observation is enough.
+const DEFAULT_INTERFACE_FALL: u32 = 1;
+const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(5);
+const DNS_PORT: u16 = 53;
+/// Why a lease takes none of the probe timing keys.
+const LEASE_TIMING: &str =
+    "not a key of kind \"lease\": a lease is up from each renewal until ttl after it";
 /// More consecutive results than this is a typo: at 1s it is over a quarter of an hour.
 const MAX_RISE_FALL: i64 = 1000;
 
@@ -34,6 +46,10 @@ enum Kind {
     Exec,
     File,
     Process,
+    Dns,
+    Grpc,
+    Lease,
+    Interface,
 }
 
 impl Kind {
@@ -45,6 +61,10 @@ impl Kind {
             "exec" => Kind::Exec,
             "file" => Kind::File,
             "process" => Kind::Process,
+            "dns" => Kind::Dns,
+            "grpc" => Kind::Grpc,
+            "lease" => Kind::Lease,
+            "interface" => Kind::Interface,
             _ => return None,
         })
     }
@@ -57,10 +77,14 @@ impl Kind {
             Kind::Exec => "exec",
             Kind::File => "file",
             Kind::Process => "process",
+            Kind::Dns => "dns",
+            Kind::Grpc => "grpc",
+            Kind::Lease => "lease",
+            Kind::Interface => "interface",
         }
     }
 
-    /// The keys of this kind besides the common ones; the first is required.
+    /// The keys of this kind besides the common ones.
     fn keys(self) -> &'static [&'static str] {
         match self {
             Kind::Tcp => &["address", "watch"],
@@ -76,12 +100,16 @@ impl Kind {
             Kind::Exec => &["command", "shell"],
             Kind::File => &["path", "healthy_when"],
             Kind::Process => &["pidfile"],
+            Kind::Dns => &["server", "name", "qtype", "expect_rcode", "expect_answer"],
+            Kind::Grpc => &["address", "service", "tls", "tls_verify"],
+            Kind::Lease => &["ttl", "http"],
+            Kind::Interface => &["name", "require"],
         }
     }
 }
 
 /// Where each kind-specific key of `c` is, if it is present.
-fn kind_specific_keys(c: &RawCheck) -> [(&'static str, Option<Range<usize>>); 12] {
+fn kind_specific_keys(c: &RawCheck) -> [(&'static str, Option<Range<usize>>); 22] {
     [
         ("address", c.address.as_ref().map(Spanned::span)),
         ("watch", c.watch.as_ref().map(Spanned::span)),
@@ -95,7 +123,26 @@ fn kind_specific_keys(c: &RawCheck) -> [(&'static str, Option<Range<usize>>); 12
         ("path", c.path.as_ref().map(Spanned::span)),
         ("healthy_when", c.healthy_when.as_ref().map(Spanned::span)),
         ("pidfile", c.pidfile.as_ref().map(Spanned::span)),
+        ("server", c.server.as_ref().map(Spanned::span)),
+        ("name", c.name.as_ref().map(Spanned::span)),
+        ("qtype", c.qtype.as_ref().map(Spanned::span)),
+        ("expect_rcode", c.expect_rcode.as_ref().map(Spanned::span)),
+        ("expect_answer", c.expect_answer.as_ref().map(Spanned::span)),
+        ("service", c.service.as_ref().map(Spanned::span)),
+        ("tls", c.tls.as_ref().map(Spanned::span)),
+        ("ttl", c.ttl.as_ref().map(Spanned::span)),
+        ("http", c.http.as_ref().map(Spanned::span)),
+        ("require", c.require.as_ref().map(Spanned::span)),
     ]
+}
+
+/// The timing keys every kind but lease shares.
+struct Timing {
+    interval: Duration,
+    timeout: Duration,
+    fast_interval: Option<Duration>,
+    rise: u32,
+    fall: u32,
 }
 
 impl Validator<'_> {
@@ -147,7 +194,90 @@ impl Validator<'_> {
             })
         });
 
-        // Common keys.
+        // Common keys. A lease is not probed: it is up from each renewal
+        // until ttl after it, so the probe timing keys do not apply.
+        let raw_kind = c.kind.as_ref().map(|k| k.get_ref().as_str());
+        let timing = if raw_kind == Some("lease") {
+            self.lease_timing(c, &key)
+        } else {
+            let default_fall = match raw_kind {
+                Some("interface") => DEFAULT_INTERFACE_FALL,
+                _ => DEFAULT_FALL,
+            };
+            self.timing(c, &key, table, &this, default_fall)
+        };
+        let on_fail = self.optional(&c.on_fail, |v, s| match s.get_ref().as_str() {
+            "withdraw" => Ok(OnFail::Withdraw),
+            "drain" => Ok(OnFail::Drain),
+            other => Err(v.report(
+                &s.span(),
+                &key("on_fail"),
+                format!("{other:?} is not an action (expected \"withdraw\" or \"drain\")"),
+            )),
+        });
+
+        // The keys of the kind; without a known kind, nothing more can be judged.
+        let kind = kind?;
+        let mut misplaced = Ok(());
+        for (k, span) in kind_specific_keys(c) {
+            if let Some(span) = span
+                && !kind.keys().contains(&k)
+            {
+                misplaced = Err(self.report(
+                    &span,
+                    &key(k),
+                    format!("not a key of kind {:?}", kind.name()),
+                ));
+            }
+        }
+        let missing = |v: &mut Self, required: &str| {
+            v.report_at(
+                table,
+                &key(required),
+                format!("required for kind {:?}", kind.name()),
+            )
+        };
+        let typed = match kind {
+            Kind::Tcp => self.tcp(c, &key, missing),
+            Kind::Http | Kind::Https => self.http(c, kind, &key, missing),
+            Kind::Exec => self.exec(c, &key, missing),
+            Kind::File => self.file(c, &key, missing),
+            Kind::Process => self.process(c, &key, missing),
+            Kind::Dns => self.dns(c, &key, missing),
+            Kind::Grpc => self.grpc(c, &key, missing),
+            Kind::Lease => self.lease(c, &key),
+            Kind::Interface => self.interface(c, &key, missing),
+        };
+        let default_on_fail = match kind {
+            // A maintenance flag is planned: let traffic move away gently.
+            Kind::File => OnFail::Drain,
+            _ => OnFail::Withdraw,
+        };
+
+        usable_name?;
+        misplaced?;
+        let timing = timing?;
+        Ok(CheckConfig {
+            name: name.to_string(),
+            kind: typed?,
+            interval: timing.interval,
+            timeout: timing.timeout,
+            rise: timing.rise,
+            fall: timing.fall,
+            fast_interval: timing.fast_interval,
+            on_fail: on_fail?.unwrap_or(default_on_fail),
+        })
+    }
+
+    /// interval, timeout, fast_interval, rise and fall, with their defaults.
+    fn timing(
+        &mut self,
+        c: &RawCheck,
+        key: &dyn Fn(&str) -> String,
+        table: Option<usize>,
+        this: &str,
+        default_fall: u32,
+    ) -> Checked<Timing> {
         let interval = self
             .optional(&c.interval, |v, d| {
                 v.duration(d, &key("interval"), MIN_FAST_INTERVAL)
@@ -175,7 +305,11 @@ impl Validator<'_> {
                     key("interval"),
                     format!("{i} must be above timeout ({t} by default); set a shorter timeout"),
                 ),
-                (None, None) => (table, this.clone(), "internal error: bad defaults".into()),
+                (None, None) => (
+                    table,
+                    this.to_string(),
+                    "internal error: bad defaults".into(),
+                ),
             };
             timeout = Err(self.report_at(at, &k, message));
         }
@@ -199,63 +333,38 @@ impl Validator<'_> {
             .optional(&c.fall, |v, n| {
                 Ok(v.int(n, &key("fall"), 1..=MAX_RISE_FALL, "")? as u32)
             })
-            .map(|n| n.unwrap_or(DEFAULT_FALL));
-        let on_fail = self.optional(&c.on_fail, |v, s| match s.get_ref().as_str() {
-            "withdraw" => Ok(OnFail::Withdraw),
-            "drain" => Ok(OnFail::Drain),
-            other => Err(v.report(
-                &s.span(),
-                &key("on_fail"),
-                format!("{other:?} is not an action (expected \"withdraw\" or \"drain\")"),
-            )),
-        });
-
-        // The keys of the kind; without a known kind, nothing more can be judged.
-        let kind = kind?;
-        let mut misplaced = Ok(());
-        for (k, span) in kind_specific_keys(c) {
-            if let Some(span) = span
-                && !kind.keys().contains(&k)
-            {
-                misplaced = Err(self.report(
-                    &span,
-                    &key(k),
-                    format!("not a key of kind {:?}", kind.name()),
-                ));
-            }
-        }
-        let required = kind.keys()[0];
-        let missing = |v: &mut Self| {
-            v.report_at(
-                table,
-                &key(required),
-                format!("required for kind {:?}", kind.name()),
-            )
-        };
-        let typed = match kind {
-            Kind::Tcp => self.tcp(c, &key, missing),
-            Kind::Http | Kind::Https => self.http(c, kind, &key, missing),
-            Kind::Exec => self.exec(c, &key, missing),
-            Kind::File => self.file(c, &key, missing),
-            Kind::Process => self.process(c, &key, missing),
-        };
-        let default_on_fail = match kind {
-            // A maintenance flag is planned: let traffic move away gently.
-            Kind::File => OnFail::Drain,
-            _ => OnFail::Withdraw,
-        };
-
-        usable_name?;
-        misplaced?;
-        Ok(CheckConfig {
-            name: name.to_string(),
-            kind: typed?,
+            .map(|n| n.unwrap_or(default_fall));
+        Ok(Timing {
             interval: interval?,
             timeout: timeout?,
+            fast_interval: fast_interval?,
             rise: rise?,
             fall: fall?,
-            fast_interval: fast_interval?,
-            on_fail: on_fail?.unwrap_or(default_on_fail),
+        })
+    }
+
+    /// A lease refuses the timing keys; its transitions bypass rise/fall,
+    /// which the tracker sees as a rise and fall of 1.
+    fn lease_timing(&mut self, c: &RawCheck, key: &dyn Fn(&str) -> String) -> Checked<Timing> {
+        let mut refused = Ok(());
+        for (k, span) in [
+            ("interval", c.interval.as_ref().map(Spanned::span)),
+            ("timeout", c.timeout.as_ref().map(Spanned::span)),
+            ("fast_interval", c.fast_interval.as_ref().map(Spanned::span)),
+            ("rise", c.rise.as_ref().map(Spanned::span)),
+            ("fall", c.fall.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = span {
+                refused = Err(self.report(&span, &key(k), LEASE_TIMING));
+            }
+        }
+        refused?;
+        Ok(Timing {
+            interval: DEFAULT_INTERVAL,
+            timeout: DEFAULT_TIMEOUT,
+            fast_interval: None,
+            rise: 1,
+            fall: 1,
         })
     }
 
@@ -263,10 +372,10 @@ impl Validator<'_> {
         &mut self,
         c: &RawCheck,
         key: &dyn Fn(&str) -> String,
-        missing: impl FnOnce(&mut Self) -> Reported,
+        missing: impl FnOnce(&mut Self, &str) -> Reported,
     ) -> Checked<CheckKind> {
         let Some(address) = &c.address else {
-            return Err(missing(self));
+            return Err(missing(self, "address"));
         };
         let address = self.endpoint(address, &key("address"))?;
         let watch = c
@@ -278,6 +387,21 @@ impl Validator<'_> {
 
     /// `HOST:PORT`, where HOST is an IP address (IPv6 in brackets) or a DNS name.
     fn endpoint(&mut self, value: &Spanned<String>, key: &str) -> Checked<Endpoint> {
+        self.endpoint_as(
+            value,
+            key,
+            "is not HOST:PORT (e.g. \"127.0.0.1:8080\", \"[::1]:8080\" or \"db.internal:5432\")",
+        )
+    }
+
+    /// [`Self::endpoint`], with `malformed` after the quoted value when it is
+    /// not HOST:PORT.
+    fn endpoint_as(
+        &mut self,
+        value: &Spanned<String>,
+        key: &str,
+        malformed: &str,
+    ) -> Checked<Endpoint> {
         let text = value.get_ref();
         let endpoint = match text.parse::<SocketAddr>() {
             Ok(addr) => {
@@ -296,14 +420,7 @@ impl Validator<'_> {
                     }
                 }
                 _ => {
-                    return Err(self.report(
-                        &value.span(),
-                        key,
-                        format!(
-                            "{text:?} is not HOST:PORT (e.g. \"127.0.0.1:8080\", \
-                             \"[::1]:8080\" or \"db.internal:5432\")"
-                        ),
-                    ));
+                    return Err(self.report(&value.span(), key, format!("{text:?} {malformed}")));
                 }
             },
         };
@@ -322,11 +439,11 @@ impl Validator<'_> {
         c: &RawCheck,
         kind: Kind,
         key: &dyn Fn(&str) -> String,
-        missing: impl FnOnce(&mut Self) -> Reported,
+        missing: impl FnOnce(&mut Self, &str) -> Reported,
     ) -> Checked<CheckKind> {
         let url = match &c.url {
             Some(u) => self.url(u, &key("url"), kind),
-            None => Err(missing(self)),
+            None => Err(missing(self, "url")),
         };
         let expect_status = self
             .optional(&c.expect_status, |v, s| {
@@ -423,10 +540,10 @@ impl Validator<'_> {
         &mut self,
         c: &RawCheck,
         key: &dyn Fn(&str) -> String,
-        missing: impl FnOnce(&mut Self) -> Reported,
+        missing: impl FnOnce(&mut Self, &str) -> Reported,
     ) -> Checked<CheckKind> {
         let Some(command) = &c.command else {
-            return Err(missing(self));
+            return Err(missing(self, "command"));
         };
         let shell = c.shell.as_ref().is_some_and(|s| *s.get_ref());
         let k = key("command");
@@ -466,11 +583,11 @@ impl Validator<'_> {
         &mut self,
         c: &RawCheck,
         key: &dyn Fn(&str) -> String,
-        missing: impl FnOnce(&mut Self) -> Reported,
+        missing: impl FnOnce(&mut Self, &str) -> Reported,
     ) -> Checked<CheckKind> {
         let path = match &c.path {
             Some(p) => self.absolute_path(p, &key("path")),
-            None => Err(missing(self)),
+            None => Err(missing(self, "path")),
         };
         let healthy_when = self
             .optional(&c.healthy_when, |v, s| match s.get_ref().as_str() {
@@ -493,13 +610,273 @@ impl Validator<'_> {
         &mut self,
         c: &RawCheck,
         key: &dyn Fn(&str) -> String,
-        missing: impl FnOnce(&mut Self) -> Reported,
+        missing: impl FnOnce(&mut Self, &str) -> Reported,
     ) -> Checked<CheckKind> {
         let pidfile = match &c.pidfile {
             Some(p) => self.absolute_path(p, &key("pidfile"))?,
-            None => return Err(missing(self)),
+            None => return Err(missing(self, "pidfile")),
         };
         Ok(CheckKind::Process(ProcessCheck { pidfile }))
+    }
+
+    fn dns(
+        &mut self,
+        c: &RawCheck,
+        key: &dyn Fn(&str) -> String,
+        missing: impl Fn(&mut Self, &str) -> Reported,
+    ) -> Checked<CheckKind> {
+        let server = match &c.server {
+            Some(s) => self.dns_server(s, &key("server")),
+            None => Err(missing(self, "server")),
+        };
+        let name = match &c.name {
+            Some(n) => self.dns_name(n, &key("name")),
+            None => Err(missing(self, "name")),
+        };
+        let qtype = self
+            .optional(&c.qtype, |v, t| {
+                let text = t.get_ref().to_ascii_uppercase();
+                match RecordType::from_str(&text) {
+                    Ok(qtype) if DNS_QTYPES.contains(&text.as_str()) => Ok(qtype),
+                    _ => Err(v.report(
+                        &t.span(),
+                        &key("qtype"),
+                        format!(
+                            "{:?} is not a query type vipd checks (expected one of {})",
+                            t.get_ref(),
+                            DNS_QTYPES.join(", ")
+                        ),
+                    )),
+                }
+            })
+            .map(|t| t.unwrap_or(RecordType::A));
+        let expect_rcode = self
+            .optional(&c.expect_rcode, |v, r| {
+                let text = r.get_ref().to_ascii_uppercase();
+                match DNS_RCODES.iter().find(|(name, _)| *name == text) {
+                    Some((_, code)) => Ok((*code).into()),
+                    None => Err(v.report(
+                        &r.span(),
+                        &key("expect_rcode"),
+                        format!(
+                            "{:?} is not a response code (expected one of {})",
+                            r.get_ref(),
+                            DNS_RCODES
+                                .iter()
+                                .map(|(name, _)| *name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )),
+                }
+            })
+            .map(|r| r.unwrap_or(ResponseCode::NoError));
+        let expect_answer = self.optional(&c.expect_answer, |v, a| {
+            if a.get_ref().is_empty() {
+                return Err(v.report(
+                    &a.span(),
+                    &key("expect_answer"),
+                    "must not be empty (leave it out to accept any answer)",
+                ));
+            }
+            match &expect_rcode {
+                // RFC 2308 2.1: a negative answer has an empty answer section
+                // (a CNAME at most), so the check could never pass.
+                Ok(rcode) if *rcode != ResponseCode::NoError => Err(v.report(
+                    &a.span(),
+                    &key("expect_answer"),
+                    format!(
+                        "needs expect_rcode = \"NOERROR\" (a {} answer has no records)",
+                        super::super::rcode_name(*rcode)
+                    ),
+                )),
+                _ => Ok(a.get_ref().clone()),
+            }
+        });
+        Ok(CheckKind::Dns(DnsCheck {
+            server: server?,
+            name: name?,
+            qtype: qtype?,
+            expect_rcode: expect_rcode?,
+            expect_answer: expect_answer?,
+        }))
+    }
+
+    /// `HOST` or `HOST:PORT` (port 53 by default); a bare IPv6 address
+    /// needs no brackets.
+    fn dns_server(&mut self, value: &Spanned<String>, key: &str) -> Checked<Endpoint> {
+        let text = value.get_ref();
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            self.unicast(value, key, ip, "a check address")?;
+            return Ok(Endpoint::Addr(SocketAddr::new(ip, DNS_PORT)));
+        }
+        if is_dns_name(text) {
+            return Ok(Endpoint::Name {
+                host: text.clone(),
+                port: DNS_PORT,
+            });
+        }
+        self.endpoint_as(
+            value,
+            key,
+            "is not HOST or HOST:PORT (e.g. \"127.0.0.1\", \"[::1]:5353\" or \"ns1.internal\")",
+        )
+    }
+
+    /// The queried name: any name the DNS can carry (underscores too, as
+    /// in SRV names), taken as fully qualified.
+    fn dns_name(&mut self, value: &Spanned<String>, key: &str) -> Checked<Name> {
+        let text = value.get_ref();
+        match Name::from_ascii(text) {
+            Ok(mut name) if !text.is_empty() && !text.contains(char::is_whitespace) => {
+                name.set_fqdn(true);
+                Ok(name)
+            }
+            // hickory's reasons ("Malformed label: ") do not read well alone.
+            _ => Err(self.report(
+                &value.span(),
+                key,
+                format!(
+                    "{text:?} is not a DNS name (dot-separated labels of 1 to 63 ASCII \
+                     characters)"
+                ),
+            )),
+        }
+    }
+
+    fn grpc(
+        &mut self,
+        c: &RawCheck,
+        key: &dyn Fn(&str) -> String,
+        missing: impl Fn(&mut Self, &str) -> Reported,
+    ) -> Checked<CheckKind> {
+        let address = match &c.address {
+            Some(a) => self.endpoint(a, &key("address")),
+            None => Err(missing(self, "address")),
+        };
+        let service = self
+            .optional(&c.service, |v, s| {
+                if s.get_ref().chars().any(char::is_control) {
+                    Err(v.report(
+                        &s.span(),
+                        &key("service"),
+                        format!("{:?} has control characters in it", s.get_ref()),
+                    ))
+                } else {
+                    Ok(s.get_ref().clone())
+                }
+            })
+            .map(Option::unwrap_or_default);
+        let tls = c.tls.as_ref().is_some_and(|t| *t.get_ref());
+        let tls_verify = match &c.tls_verify {
+            Some(v) if !tls => Err(self.report(
+                &v.span(),
+                &key("tls_verify"),
+                "only applies with tls = true",
+            )),
+            Some(v) => Ok(*v.get_ref()),
+            None => Ok(true),
+        };
+        Ok(CheckKind::Grpc(GrpcCheck {
+            address: address?,
+            service: service?,
+            tls,
+            tls_verify: tls_verify?,
+        }))
+    }
+
+    fn lease(&mut self, c: &RawCheck, key: &dyn Fn(&str) -> String) -> Checked<CheckKind> {
+        let ttl = self
+            .optional(&c.ttl, |v, d| v.duration(d, &key("ttl"), MIN_LEASE_TTL))
+            .map(|d| d.unwrap_or(DEFAULT_LEASE_TTL));
+        let http = self.optional(&c.http, |v, a| {
+            let k = key("http");
+            let text = a.get_ref();
+            let Ok(addr) = text.parse::<SocketAddr>() else {
+                return Err(v.report(
+                    &a.span(),
+                    &k,
+                    format!(
+                        "{text:?} is not an IP address and port (e.g. \"127.0.0.1:9411\" or \
+                         \"[::1]:9411\")"
+                    ),
+                ));
+            };
+            if !addr.ip().is_loopback() {
+                // Renewing needs no credentials: whoever reaches the
+                // endpoint can keep the VIP announced.
+                return Err(v.report(
+                    &a.span(),
+                    &k,
+                    format!(
+                        "{} is not a loopback address; anyone who can reach the endpoint \
+                         can keep this check up",
+                        addr.ip()
+                    ),
+                ));
+            }
+            if addr.port() == 0 {
+                return Err(v.report(&a.span(), &k, "port 0 is not usable (1..=65535)"));
+            }
+            Ok(addr)
+        });
+        Ok(CheckKind::Lease(LeaseCheck {
+            ttl: ttl?,
+            http: http?,
+        }))
+    }
+
+    fn interface(
+        &mut self,
+        c: &RawCheck,
+        key: &dyn Fn(&str) -> String,
+        missing: impl Fn(&mut Self, &str) -> Reported,
+    ) -> Checked<CheckKind> {
+        let name = match &c.name {
+            Some(n) => {
+                let text = n.get_ref();
+                // Linux dev_valid_name(): at most 15 bytes (IFNAMSIZ), no
+                // '/' or whitespace, not "." or ".."; ':' is for aliases.
+                if !text.is_empty()
+                    && text.len() <= 15
+                    && text != "."
+                    && text != ".."
+                    && !text.contains(['/', ':'])
+                    && !text.chars().any(char::is_whitespace)
+                {
+                    Ok(text.clone())
+                } else {
+                    Err(self.report(
+                        &n.span(),
+                        &key("name"),
+                        format!(
+                            "{text:?} is not an interface name (1 to 15 bytes, no '/', ':' or \
+                             spaces)"
+                        ),
+                    ))
+                }
+            }
+            None => Err(missing(self, "name")),
+        };
+        let require = self
+            .optional(&c.require, |v, r| match r.get_ref().as_str() {
+                "up" => Ok(LinkRequirement::Up),
+                "running" => Ok(LinkRequirement::Running),
+                "lower_up" => Ok(LinkRequirement::LowerUp),
+                other => Err(v.report(
+                    &r.span(),
+                    &key("require"),
+                    format!(
+                        "{other:?} is not a link state (expected \"up\", \"running\" or \
+                         \"lower_up\")"
+                    ),
+                )),
+            })
+            .map(|r| r.unwrap_or(LinkRequirement::Up));
+        Ok(CheckKind::Interface(InterfaceCheck {
+            name: name?,
+            require: require?,
+        }))
     }
 
     /// Relative paths would depend on the directory vipd was started from.

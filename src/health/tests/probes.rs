@@ -145,21 +145,23 @@ async fn serve(
 
 /// A TLS acceptor with a fresh self-signed certificate for 127.0.0.1 and localhost.
 fn self_signed_acceptor() -> TlsAcceptor {
+    TlsAcceptor::from(Arc::new(self_signed_config()))
+}
+
+/// A TLS server config with a fresh self-signed certificate for 127.0.0.1 and localhost.
+pub(super) fn self_signed_config() -> rustls::ServerConfig {
     let key =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
     let cert = key.cert.der().clone();
     let private = rustls::pki_types::PrivateKeyDer::Pkcs8(
         rustls::pki_types::PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()),
     );
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], private)
-    .unwrap();
-    TlsAcceptor::from(Arc::new(config))
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], private)
+        .unwrap()
 }
 
 /// A port on 127.0.0.1 where nothing listens.

@@ -349,3 +349,115 @@ fn a_dr_change_re_decides_adjacencies() {
     );
     assert_eq!(lab.state_of(&c), Some(NbrState::ExStart));
 }
+
+#[test]
+fn a_database_larger_than_one_packet_is_described_over_several_dds_as_slave() {
+    let mut lab = p2p();
+    // 200 VIPs: 200 AS-external LSAs plus the Router-LSA, about three
+    // Database Descriptions at MTU 1500 (72 headers each).
+    let vips: Vec<(String, u32)> = (0..200)
+        .map(|i| (format!("198.18.{}.{}/32", i / 250, i % 250 + 1), 1))
+        .collect();
+    let refs: Vec<(&str, u32)> = vips.iter().map(|(p, c)| (p.as_str(), *c)).collect();
+    lab.vips(&refs);
+    let peer = Peer::new(Version::V2, [10, 255, 0, 9], 1);
+    lab.receive(&peer, peer.hello(&[ME]));
+    let mut seq = 7000;
+    let mut described = 0;
+    let mut out = lab.receive(
+        &peer,
+        peer.dd(DdFlags::I | DdFlags::M | DdFlags::MS, seq, vec![]),
+    );
+    let mut rounds = 0;
+    loop {
+        let reply = dds(&out).pop().expect("the slave answers every DD");
+        assert_eq!(reply.seq, seq, "echoes the master's sequence number");
+        assert!(
+            reply.headers.len() <= 72,
+            "{} headers do not fit MTU 1500",
+            reply.headers.len()
+        );
+        described += reply.headers.len();
+        rounds += 1;
+        seq += 1;
+        if !reply.flags.more() {
+            // The master has nothing more either: the exchange ends.
+            out = lab.receive(
+                &peer,
+                peer.dd(
+                    DdFlags::MS,
+                    seq,
+                    peer.lsas.iter().map(|l| l.header).collect(),
+                ),
+            );
+            break;
+        }
+        out = lab.receive(&peer, peer.dd(DdFlags::M | DdFlags::MS, seq, vec![]));
+        assert!(rounds < 10);
+    }
+    assert_eq!(described, 201);
+    assert!(rounds >= 3, "{rounds} rounds");
+    assert_eq!(lab.state_of(&peer), Some(NbrState::Loading));
+    lab.receive(&peer, Body::LsUpdate(peer.lsas.clone()));
+    assert_eq!(lab.state_of(&peer), Some(NbrState::Full));
+    let _ = out;
+}
+
+#[test]
+fn an_unanswered_ls_request_is_repeated_every_rxmt_interval() {
+    let mut lab = p2p();
+    let peer = Peer::new(Version::V2, [10, 255, 0, 9], 1);
+    lab.receive(&peer, peer.hello(&[ME]));
+    lab.receive(
+        &peer,
+        peer.dd(DdFlags::I | DdFlags::M | DdFlags::MS, 5000, vec![]),
+    );
+    let out = lab.receive(
+        &peer,
+        peer.dd(
+            DdFlags::MS,
+            5001,
+            peer.lsas.iter().map(|l| l.header).collect(),
+        ),
+    );
+    assert_eq!(requests(&out).len(), 1);
+    assert!(requests(&lab.advance(ms(4900))).is_empty());
+    assert_eq!(requests(&lab.advance(ms(200))).len(), 1);
+    assert_eq!(lab.state_of(&peer), Some(NbrState::Loading));
+}
+
+#[test]
+fn a_request_for_an_lsa_we_do_not_have_is_bad_ls_req_back_to_exstart() {
+    let mut lab = p2p();
+    let peer = Peer::new(Version::V2, [10, 255, 0, 9], 1);
+    lab.bring_up(&peer);
+    let out = lab.receive(
+        &peer,
+        Body::LsRequest(vec![LsRequest {
+            ls_type: 5,
+            lsid: Ipv4Addr::new(198, 18, 99, 99),
+            adv_router: ME,
+        }]),
+    );
+    assert_eq!(dropped(&out), vec!["bad_ls_request"]);
+    assert_eq!(lab.state_of(&peer), Some(NbrState::ExStart));
+}
+
+#[test]
+fn a_request_is_answered_with_the_lsa_aged_by_inf_trans_delay() {
+    let mut lab = p2p();
+    let peer = Peer::new(Version::V2, [10, 255, 0, 9], 1);
+    lab.bring_up(&peer);
+    lab.advance(secs(3));
+    let out = lab.receive(
+        &peer,
+        Body::LsRequest(vec![LsRequest {
+            ls_type: 1,
+            lsid: ME,
+            adv_router: ME,
+        }]),
+    );
+    let sent = updates(&out);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.header.age, 3 + 1);
+}

@@ -199,3 +199,23 @@ fn updates_learned_on_one_interface_are_flooded_to_adjacent_neighbors_on_the_oth
     assert_eq!(updates(&flooded).len(), 1);
     assert_eq!(updates(&flooded)[0].1.header.age, 2, "age + InfTransDelay");
 }
+
+#[test]
+fn many_lsas_flooded_by_one_input_go_out_packed_into_few_updates() {
+    let (mut lab, _peer) = full(NetworkType::PointToPoint);
+    let vips: Vec<(String, u32)> = (0..200)
+        .map(|i| (format!("198.18.{}.{}/32", i / 250, i % 250 + 1), 1))
+        .collect();
+    let refs: Vec<(&str, u32)> = vips.iter().map(|(p, c)| (p.as_str(), *c)).collect();
+    let out = lab.vips(&refs);
+    let packets = sent(&out)
+        .into_iter()
+        .filter(|(_, p)| matches!(p.body, Body::LsUpdate(_)))
+        .count();
+    assert_eq!(updates(&out).len(), 200);
+    // 36 octets per AS-external LSA: about 40 per 1500-octet packet.
+    assert!(packets <= 6, "{packets} LS Updates for 200 LSAs");
+    for (_, p) in sent(&out) {
+        assert!(p.encode().len() <= 1500 - 20, "a packet exceeds the MTU");
+    }
+}

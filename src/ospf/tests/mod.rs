@@ -32,7 +32,6 @@ use super::wire::{
 
 /// vipd's Router ID in every scenario; peers above it are master.
 pub(super) const ME: Ipv4Addr = Ipv4Addr::new(10, 255, 0, 2);
-pub(super) const MY_ADDR: Ipv4Addr = Ipv4Addr::new(10, 255, 1, 2);
 pub(super) const MY_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2);
 pub(super) const IFINDEX: u32 = 7;
 pub(super) const SEED: u32 = 1000;
@@ -41,7 +40,6 @@ pub(super) const SEED: u32 = 1000;
 pub(super) struct Lab {
     pub(super) inst: Instance,
     pub(super) now: Instant,
-    pub(super) t0: Instant,
     pub(super) version: Version,
 }
 
@@ -76,7 +74,6 @@ impl Lab {
         let mut lab = Lab {
             inst: Instance::new(cfg, t0, SEED),
             now: t0,
-            t0,
             version,
         };
         let addrs = InterfaceAddrs {

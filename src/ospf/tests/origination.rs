@@ -218,9 +218,9 @@ fn our_lsas_are_refreshed_every_ls_refresh_time() {
     let mut refreshed = Vec::new();
     for _ in 0..80 {
         // Keep the neighbor alive and ack everything.
+        lab.receive(&peer, peer.hello(&[ME]));
         let out = lab.advance(secs(30));
         ack_all(&mut lab, &peer, &out);
-        lab.receive(&peer, peer.hello(&[ME]));
         refreshed.extend(
             updates(&out)
                 .into_iter()

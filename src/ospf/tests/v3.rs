@@ -147,6 +147,10 @@ fn external_mode_originates_as_external_lsas_and_sets_the_e_bit() {
         panic!()
     };
     assert_eq!(r.flags, 0x02);
+    assert_eq!(
+        r.options, 0x13,
+        "R set: routers ignore an ASBR with R clear"
+    );
     assert_eq!(r.links[0].link_type, link_type::TRANSIT);
     assert_eq!(r.links[0].metric, 0xffff);
 }

@@ -98,7 +98,7 @@ pub enum AuthError {
 /// Seals an encoded OSPFv2 packet (checksum zero, AuType whatever) for an
 /// interface: with no key, sets AuType 0 and the checksum; with a key, sets
 /// the cryptographic fields and appends the digest.
-pub(crate) fn seal(packet: &mut Vec<u8>, key: Option<&AuthKey>, seq: u32) {
+pub fn seal(packet: &mut Vec<u8>, key: Option<&AuthKey>, seq: u32) {
     if packet.len() < V2_HEADER_LEN {
         return;
     }
@@ -124,10 +124,7 @@ pub(crate) fn seal(packet: &mut Vec<u8>, key: Option<&AuthKey>, seq: u32) {
 /// Checks an OSPFv2 packet's checksum or digest against the interface's
 /// key (`None`: null authentication). `datagram` is the whole IP payload.
 /// Returns the cryptographic sequence number for the replay check.
-pub(crate) fn verify(
-    datagram: &[u8],
-    key: Option<&AuthKey>,
-) -> Result<Option<u32>, super::DecodeError> {
+pub fn verify(datagram: &[u8], key: Option<&AuthKey>) -> Result<Option<u32>, super::DecodeError> {
     if datagram.len() < V2_HEADER_LEN {
         return Err(super::DecodeError::Truncated { what: "header" });
     }

@@ -10,7 +10,7 @@
 use std::net::Ipv6Addr;
 
 /// Offset of the LS checksum field from the start of an LSA.
-pub(crate) const LSA_CHECKSUM_OFFSET: usize = 16;
+pub const LSA_CHECKSUM_OFFSET: usize = 16;
 /// The LS age field (2 octets) is left out of the LSA checksum.
 const LSA_AGE_LEN: usize = 2;
 
@@ -32,14 +32,14 @@ fn ones_complement_sum(data: &[u8], initial: u32) -> u32 {
 }
 
 /// RFC 1071 Internet checksum of `data`.
-pub(crate) fn internet(data: &[u8]) -> u16 {
+pub fn internet(data: &[u8]) -> u16 {
     !(ones_complement_sum(data, 0) as u16)
 }
 
 /// OSPFv2 packet checksum (RFC 2328 D.4.1): over the packet with the
 /// checksum field (offset 12) taken as zero and the authentication field
 /// (offsets 16..24) left out.
-pub(crate) fn ospfv2_packet(packet: &[u8]) -> u16 {
+pub fn ospfv2_packet(packet: &[u8]) -> u16 {
     if packet.len() < 24 {
         return 0;
     }
@@ -52,7 +52,7 @@ pub(crate) fn ospfv2_packet(packet: &[u8]) -> u16 {
 /// pseudo-header and the packet with its checksum field (offset 12) as zero.
 /// The kernel computes and verifies it (`IPV6_CHECKSUM`); tests use this to
 /// compare captured packets octet for octet.
-pub(crate) fn ospfv3_packet(src: Ipv6Addr, dst: Ipv6Addr, packet: &[u8]) -> u16 {
+pub fn ospfv3_packet(src: Ipv6Addr, dst: Ipv6Addr, packet: &[u8]) -> u16 {
     let mut pseudo = Vec::with_capacity(40);
     pseudo.extend_from_slice(&src.octets());
     pseudo.extend_from_slice(&dst.octets());
@@ -67,7 +67,7 @@ pub(crate) fn ospfv3_packet(src: Ipv6Addr, dst: Ipv6Addr, packet: &[u8]) -> u16 
 /// Fletcher checksum (RFC 905 annex B) for an LSA: `lsa` is the whole LSA;
 /// the result goes at [`LSA_CHECKSUM_OFFSET`]. The age and the current
 /// checksum field are not read.
-pub(crate) fn fletcher(lsa: &[u8]) -> u16 {
+pub fn fletcher(lsa: &[u8]) -> u16 {
     if lsa.len() < LSA_CHECKSUM_OFFSET + 2 {
         return 0;
     }
@@ -95,7 +95,7 @@ pub(crate) fn fletcher(lsa: &[u8]) -> u16 {
 
 /// True when the LSA's checksum field is right (a zero field never is: RFC
 /// 2328 12.1.7 has no "no checksum" value for LSAs).
-pub(crate) fn fletcher_ok(lsa: &[u8]) -> bool {
+pub fn fletcher_ok(lsa: &[u8]) -> bool {
     if lsa.len() < LSA_CHECKSUM_OFFSET + 2 {
         return false;
     }
@@ -112,7 +112,7 @@ pub(crate) fn fletcher_ok(lsa: &[u8]) -> bool {
 }
 
 /// Computes the LSA's checksum and writes it into its field.
-pub(crate) fn seal_lsa(lsa: &mut [u8]) {
+pub fn seal_lsa(lsa: &mut [u8]) {
     if lsa.len() >= LSA_CHECKSUM_OFFSET + 2 {
         let sum = fletcher(lsa);
         lsa[LSA_CHECKSUM_OFFSET..LSA_CHECKSUM_OFFSET + 2].copy_from_slice(&sum.to_be_bytes());

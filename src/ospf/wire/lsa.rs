@@ -20,7 +20,7 @@ use super::lsa_v3::{
 use super::{DecodeError, Put, Reader, Version, patch_u16};
 
 /// Length of the LSA header in both versions.
-pub(crate) const LSA_HEADER_LEN: usize = 20;
+pub const LSA_HEADER_LEN: usize = 20;
 
 /// The LSA header (RFC 2328 A.4.1, RFC 5340 A.4.2).
 ///
@@ -81,7 +81,7 @@ impl std::fmt::Display for LsaKey {
 }
 
 impl LsaHeader {
-    pub(crate) fn key(&self) -> LsaKey {
+    pub fn key(&self) -> LsaKey {
         LsaKey {
             ls_type: self.ls_type,
             lsid: self.lsid,
@@ -89,7 +89,7 @@ impl LsaHeader {
         }
     }
 
-    pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let age = r.u16()?;
         let (options, ls_type) = match version {
             Version::V2 => (r.u8()?, u16::from(r.u8()?)),
@@ -107,7 +107,7 @@ impl LsaHeader {
         })
     }
 
-    pub(crate) fn encode(&self, version: Version, buf: &mut Vec<u8>) {
+    pub fn encode(&self, version: Version, buf: &mut Vec<u8>) {
         buf.put_u16(self.age);
         match version {
             Version::V2 => {
@@ -124,13 +124,13 @@ impl LsaHeader {
         buf.put_u16(self.length);
     }
 
-    pub(crate) fn is_max_age(&self) -> bool {
+    pub fn is_max_age(&self) -> bool {
         self.age >= MAX_AGE
     }
 }
 
 /// Sequence numbers are signed 32-bit (RFC 2328 12.1.6).
-pub(crate) fn seq_cmp(a: u32, b: u32) -> Ordering {
+pub fn seq_cmp(a: u32, b: u32) -> Ordering {
     (a as i32).cmp(&(b as i32))
 }
 
@@ -147,7 +147,7 @@ pub enum Recency {
 
 /// RFC 2328 13.1: which of two instances is more recent. The ages must be
 /// the current ones (as aged in a database, or as just received).
-pub(crate) fn compare(a: &LsaHeader, b: &LsaHeader) -> Recency {
+pub fn compare(a: &LsaHeader, b: &LsaHeader) -> Recency {
     match seq_cmp(a.seq, b.seq) {
         Ordering::Greater => return Recency::Newer,
         Ordering::Less => return Recency::Older,
@@ -186,7 +186,7 @@ pub struct Lsa {
 impl Lsa {
     /// Reads one LSA (its length field says how long) from an LS Update.
     /// Checks framing only; [`Lsa::validate`] checks the contents.
-    pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         if r.remaining() < LSA_HEADER_LEN {
             return Err(DecodeError::Truncated { what: "LSA header" });
         }
@@ -212,7 +212,7 @@ impl Lsa {
 
     /// RFC 2328 13 steps 1-3 (and the 12.1.6 reserved sequence number): a
     /// checksum that verifies, an age not above MaxAge, a known type.
-    pub(crate) fn validate(&self, version: Version) -> Result<(), DecodeError> {
+    pub fn validate(&self, version: Version) -> Result<(), DecodeError> {
         if !checksum::fletcher_ok(&self.raw) {
             return Err(DecodeError::BadLsaChecksum);
         }
@@ -233,7 +233,7 @@ impl Lsa {
     }
 
     /// Builds an LSA: encodes `body`, fills in the length and the checksum.
-    pub(crate) fn build(version: Version, mut header: LsaHeader, body: &LsaBody) -> Self {
+    pub fn build(version: Version, mut header: LsaHeader, body: &LsaBody) -> Self {
         let mut raw = Vec::with_capacity(64);
         header.encode(version, &mut raw);
         body.encode(&mut raw);
@@ -248,7 +248,7 @@ impl Lsa {
     }
 
     /// The same instance with another age (the checksum does not cover it).
-    pub(crate) fn with_age(&self, age: u16) -> Self {
+    pub fn with_age(&self, age: u16) -> Self {
         let mut raw = self.raw.to_vec();
         patch_u16(&mut raw, 0, age);
         Lsa {
@@ -257,22 +257,22 @@ impl Lsa {
         }
     }
 
-    pub(crate) fn key(&self) -> LsaKey {
+    pub fn key(&self) -> LsaKey {
         self.header.key()
     }
 
-    pub(crate) fn body(&self) -> &[u8] {
+    pub fn body(&self) -> &[u8] {
         self.raw.get(LSA_HEADER_LEN..).unwrap_or_default()
     }
 
-    pub(crate) fn decode_body(&self, version: Version) -> Result<LsaBody, DecodeError> {
+    pub fn decode_body(&self, version: Version) -> Result<LsaBody, DecodeError> {
         LsaBody::decode(version, self.header.ls_type, self.body())
     }
 }
 
 /// The LS types vipd stores and floods (RFC 2328 13 step 2). OSPFv3 knows
 /// every type: RFC 5340 4.5.1 says how to flood unknown ones by their bits.
-pub(crate) fn is_known_type(version: Version, t: u16) -> bool {
+pub fn is_known_type(version: Version, t: u16) -> bool {
     match version {
         Version::V2 => matches!(
             t,
@@ -290,7 +290,7 @@ pub(crate) fn is_known_type(version: Version, t: u16) -> bool {
 }
 
 /// The OSPFv3 LS types RFC 5340 defines.
-pub(crate) fn is_v3_known(t: u16) -> bool {
+pub fn is_v3_known(t: u16) -> bool {
     matches!(
         t,
         ls_type::V3_ROUTER
@@ -334,7 +334,7 @@ pub enum LsaBody {
 }
 
 impl LsaBody {
-    pub(crate) fn decode(version: Version, t: u16, body: &[u8]) -> Result<Self, DecodeError> {
+    pub fn decode(version: Version, t: u16, body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body, "LSA body");
         let decoded = match (version, t) {
             (Version::V2, ls_type::V2_ROUTER) => LsaBody::Router(RouterLsa::decode(&mut r)?),
@@ -371,7 +371,7 @@ impl LsaBody {
         Ok(decoded)
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         match self {
             LsaBody::Router(b) => b.encode(buf),
             LsaBody::Network(b) => b.encode(buf),

@@ -44,7 +44,7 @@ pub struct RouterLsa {
 }
 
 impl RouterLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         let _reserved = r.u8()?;
         let count = r.u16()?;
@@ -72,7 +72,7 @@ impl RouterLsa {
         Ok(RouterLsa { flags, links })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(self.flags);
         buf.put_u8(0);
         buf.put_u16(self.links.len() as u16);
@@ -108,9 +108,9 @@ pub struct NetworkLsa {
 }
 
 impl NetworkLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mask = r.ipv4()?;
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(DecodeError::BadFieldLength {
                 what: "Network-LSA",
                 length: r.remaining(),
@@ -123,7 +123,7 @@ impl NetworkLsa {
         Ok(NetworkLsa { mask, attached })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_ipv4(self.mask);
         for a in &self.attached {
             buf.put_ipv4(*a);
@@ -151,7 +151,7 @@ pub struct SummaryLsa {
 }
 
 impl SummaryLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mask = r.ipv4()?;
         let _zero = r.u8()?;
         let metric = r.u24()?;
@@ -162,7 +162,7 @@ impl SummaryLsa {
         Ok(SummaryLsa { mask, metric, tos })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_ipv4(self.mask);
         buf.put_u8(0);
         buf.put_u24(self.metric);
@@ -217,7 +217,7 @@ pub struct ExternalTos {
 const E_BIT: u8 = 0x80;
 
 impl ExternalLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mask = r.ipv4()?;
         let e = r.u8()?;
         let metric = r.u24()?;
@@ -242,7 +242,7 @@ impl ExternalLsa {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_ipv4(self.mask);
         buf.put_u8(if self.type2 { E_BIT } else { 0 });
         buf.put_u24(self.metric);

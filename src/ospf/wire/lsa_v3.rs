@@ -28,7 +28,7 @@ pub struct Prefix {
 }
 
 impl Prefix {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let length = r.u8()?;
         let options = r.u8()?;
         let field = r.u16()?;
@@ -41,7 +41,7 @@ impl Prefix {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(self.prefix.prefix_len());
         buf.put_u8(self.options);
         buf.put_u16(self.field);
@@ -104,10 +104,10 @@ pub struct RouterLsaV3 {
 }
 
 impl RouterLsaV3 {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         let options = r.u24()?;
-        if r.remaining() % 16 != 0 {
+        if !r.remaining().is_multiple_of(16) {
             return Err(DecodeError::BadFieldLength {
                 what: "OSPFv3 Router-LSA",
                 length: r.remaining(),
@@ -132,7 +132,7 @@ impl RouterLsaV3 {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(self.flags);
         buf.put_u24(self.options);
         for l in &self.links {
@@ -162,10 +162,10 @@ pub struct NetworkLsaV3 {
 }
 
 impl NetworkLsaV3 {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let _zero = r.u8()?;
         let options = r.u24()?;
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(DecodeError::BadFieldLength {
                 what: "OSPFv3 Network-LSA",
                 length: r.remaining(),
@@ -178,7 +178,7 @@ impl NetworkLsaV3 {
         Ok(NetworkLsaV3 { options, attached })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(0);
         buf.put_u24(self.options);
         for a in &self.attached {
@@ -204,7 +204,7 @@ pub struct InterAreaPrefixLsa {
 }
 
 impl InterAreaPrefixLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let _zero = r.u8()?;
         let metric = r.u24()?;
         Ok(InterAreaPrefixLsa {
@@ -213,7 +213,7 @@ impl InterAreaPrefixLsa {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(0);
         buf.put_u24(self.metric);
         self.prefix.encode(buf);
@@ -239,7 +239,7 @@ pub struct InterAreaRouterLsa {
 }
 
 impl InterAreaRouterLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let _zero = r.u8()?;
         let options = r.u24()?;
         let _zero = r.u8()?;
@@ -250,7 +250,7 @@ impl InterAreaRouterLsa {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(0);
         buf.put_u24(self.options);
         buf.put_u8(0);
@@ -297,7 +297,7 @@ const EXT_F: u8 = 0x02;
 const EXT_T: u8 = 0x01;
 
 impl ExternalLsaV3 {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         let metric = r.u24()?;
         let prefix = Prefix::decode(r)?;
@@ -326,7 +326,7 @@ impl ExternalLsaV3 {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         let mut flags = 0;
         if self.type2 {
             flags |= EXT_E;
@@ -375,7 +375,7 @@ pub struct LinkLsa {
 }
 
 impl LinkLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let priority = r.u8()?;
         let options = r.u24()?;
         let link_local = r.ipv6()?;
@@ -392,7 +392,7 @@ impl LinkLsa {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u8(self.priority);
         buf.put_u24(self.options);
         buf.put_ipv6(self.link_local);
@@ -427,7 +427,7 @@ pub struct IntraAreaPrefixLsa {
 }
 
 impl IntraAreaPrefixLsa {
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let count = r.u16()?;
         let referenced_ls_type = r.u16()?;
         let referenced_lsid = r.ipv4()?;
@@ -444,7 +444,7 @@ impl IntraAreaPrefixLsa {
         })
     }
 
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    pub fn encode(&self, buf: &mut Vec<u8>) {
         buf.put_u16(self.prefixes.len() as u16);
         buf.put_u16(self.referenced_ls_type);
         buf.put_ipv4(self.referenced_lsid);

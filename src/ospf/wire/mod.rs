@@ -17,21 +17,21 @@
 //! - [`lsa_v2`], [`lsa_v3`]: LSA bodies.
 //! - [`iana`]: code points.
 
-pub(crate) mod auth;
-pub(crate) mod checksum;
-pub(crate) mod iana;
-pub(crate) mod lsa;
-pub(crate) mod lsa_v2;
-pub(crate) mod lsa_v3;
-pub(crate) mod packet;
+pub mod auth;
+pub mod checksum;
+pub mod iana;
+pub mod lsa;
+pub mod lsa_v2;
+pub mod lsa_v3;
+pub mod packet;
 
 #[cfg(test)]
 mod tests;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-pub(crate) use lsa::{Lsa, LsaHeader, LsaKey, Recency, compare};
-pub(crate) use packet::{AuthHeader, Body, DbDesc, DdFlags, Hello, LsRequest, Packet, PacketType};
+pub use lsa::{Lsa, LsaHeader, LsaKey, Recency, compare};
+pub use packet::{AuthHeader, Body, DbDesc, DdFlags, Hello, LsRequest, Packet, PacketType};
 
 /// Which OSPF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,7 +43,7 @@ pub enum Version {
 }
 
 impl Version {
-    pub(crate) fn number(self) -> u8 {
+    pub fn number(self) -> u8 {
         match self {
             Version::V2 => 2,
             Version::V3 => 3,
@@ -92,7 +92,7 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// A short stable name for counters and logs.
-    pub(crate) fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             DecodeError::Truncated { .. } => "truncated",
             DecodeError::BadVersion { .. } => "bad_version",
@@ -110,7 +110,7 @@ impl DecodeError {
 }
 
 /// A bounds-checked big-endian reader over one complete packet or LSA.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     what: &'static str,
@@ -118,19 +118,19 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// `what` names the structure in a [`DecodeError::Truncated`].
-    pub(crate) fn new(buf: &'a [u8], what: &'static str) -> Self {
+    pub fn new(buf: &'a [u8], what: &'static str) -> Self {
         Reader { buf, pos: 0, what }
     }
 
-    pub(crate) fn remaining(&self) -> usize {
+    pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
-    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.remaining() < n {
             return Err(DecodeError::Truncated { what: self.what });
         }
@@ -139,36 +139,36 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub(crate) fn rest(&mut self) -> &'a [u8] {
+    pub fn rest(&mut self) -> &'a [u8] {
         let out = &self.buf[self.pos..];
         self.pos = self.buf.len();
         out
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.bytes(1)?[0])
     }
 
-    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+    pub fn u16(&mut self) -> Result<u16, DecodeError> {
         let b = self.bytes(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
-    pub(crate) fn u24(&mut self) -> Result<u32, DecodeError> {
+    pub fn u24(&mut self) -> Result<u32, DecodeError> {
         let b = self.bytes(3)?;
         Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
     }
 
-    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub fn u32(&mut self) -> Result<u32, DecodeError> {
         let b = self.bytes(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    pub(crate) fn ipv4(&mut self) -> Result<Ipv4Addr, DecodeError> {
+    pub fn ipv4(&mut self) -> Result<Ipv4Addr, DecodeError> {
         Ok(Ipv4Addr::from(self.u32()?))
     }
 
-    pub(crate) fn ipv6(&mut self) -> Result<Ipv6Addr, DecodeError> {
+    pub fn ipv6(&mut self) -> Result<Ipv6Addr, DecodeError> {
         let b = self.bytes(16)?;
         let mut a = [0u8; 16];
         a.copy_from_slice(b);
@@ -177,7 +177,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Big-endian appends, the encoder's half of [`Reader`].
-pub(crate) trait Put {
+pub trait Put {
     fn put_u8(&mut self, v: u8);
     fn put_u16(&mut self, v: u16);
     fn put_u24(&mut self, v: u32);
@@ -209,6 +209,6 @@ impl Put for Vec<u8> {
 
 /// Writes `value` as a big-endian u16 at `at` (a length or checksum filled
 /// in after the body is known).
-pub(crate) fn patch_u16(buf: &mut [u8], at: usize, value: u16) {
+pub fn patch_u16(buf: &mut [u8], at: usize, value: u16) {
     buf[at..at + 2].copy_from_slice(&value.to_be_bytes());
 }

@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 use super::lsa::{LSA_HEADER_LEN, Lsa, LsaHeader};
 use super::{DecodeError, Put, Reader, Version, patch_u16};
 
-pub(crate) const V2_HEADER_LEN: usize = 24;
-pub(crate) const V3_HEADER_LEN: usize = 16;
+pub const V2_HEADER_LEN: usize = 24;
+pub const V3_HEADER_LEN: usize = 16;
 
 /// RFC 2328 A.3.1 packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,7 +110,7 @@ pub enum Body {
 }
 
 impl Body {
-    pub(crate) fn packet_type(&self) -> PacketType {
+    pub fn packet_type(&self) -> PacketType {
         match self {
             Body::Hello(_) => PacketType::Hello,
             Body::DbDesc(_) => PacketType::DbDesc,
@@ -168,13 +168,13 @@ impl DdFlags {
     /// Master/Slave: set by the master.
     pub const MS: u8 = 0x01;
 
-    pub(crate) fn init(self) -> bool {
+    pub fn init(self) -> bool {
         self.0 & Self::I != 0
     }
-    pub(crate) fn more(self) -> bool {
+    pub fn more(self) -> bool {
         self.0 & Self::M != 0
     }
-    pub(crate) fn master(self) -> bool {
+    pub fn master(self) -> bool {
         self.0 & Self::MS != 0
     }
 }
@@ -222,7 +222,7 @@ pub struct LsRequest {
 impl Packet {
     /// Decodes one packet: `bytes` is the IP payload, which may be longer
     /// than the packet (an OSPFv2 digest or an OSPFv3 trailer follows it).
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Packet, DecodeError> {
+    pub fn decode(bytes: &[u8]) -> Result<Packet, DecodeError> {
         let version = match bytes.first() {
             Some(2) => Version::V2,
             Some(3) => Version::V3,
@@ -299,7 +299,7 @@ impl Packet {
     }
 
     /// Encodes the packet with its length set and its checksum zero.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(128);
         buf.put_u8(self.version.number());
         buf.put_u8(self.body.packet_type() as u8);
@@ -340,7 +340,7 @@ impl Packet {
     }
 
     /// Octets of the header, by version.
-    pub(crate) fn header_len(version: Version) -> usize {
+    pub fn header_len(version: Version) -> usize {
         match version {
             Version::V2 => V2_HEADER_LEN,
             Version::V3 => V3_HEADER_LEN,
@@ -349,7 +349,7 @@ impl Packet {
 }
 
 fn headers(version: Version, r: &mut Reader<'_>) -> Result<Vec<LsaHeader>, DecodeError> {
-    if r.remaining() % LSA_HEADER_LEN != 0 {
+    if !r.remaining().is_multiple_of(LSA_HEADER_LEN) {
         return Err(DecodeError::BadFieldLength {
             what: "LSA header list",
             length: r.remaining(),
@@ -440,7 +440,7 @@ impl Hello {
                 }
             }
         };
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(DecodeError::BadFieldLength {
                 what: "Hello neighbor list",
                 length: r.remaining(),
@@ -555,7 +555,7 @@ impl LsRequest {
         buf.put_ipv4(self.adv_router);
     }
 
-    pub(crate) fn key(&self) -> super::LsaKey {
+    pub fn key(&self) -> super::LsaKey {
         super::LsaKey {
             ls_type: self.ls_type,
             lsid: self.lsid,
@@ -565,4 +565,4 @@ impl LsRequest {
 }
 
 /// Octets one LS Request entry takes.
-pub(crate) const LS_REQUEST_LEN: usize = 12;
+pub const LS_REQUEST_LEN: usize = 12;

@@ -1,0 +1,839 @@
+//! OSPF scenarios' pieces: the `ospf` containerlab topology in namespaces,
+//! FRR with ospfd/ospf6d, BIRD, and vipd's OSPF module run in-process.
+//!
+//! Kept apart from `frr.rs`/`bird.rs`/`clab.rs` (BGP routers) because an
+//! OSPF router is asked different questions (neighbors, routes with next
+//! hops) and FRR runs other daemons; the process handling is the same.
+//!
+//! vipd's OSPF runs in-process ([`OspfVipd`]): a thread enters the node's
+//! network namespace (`setns`, which moves only that thread), builds a
+//! current-thread tokio runtime and runs `vipd::ospf::run` with the node's
+//! `[ospf]` config, while the test owns the desired set and the shutdown
+//! signal. Once `vipd run` starts OSPF itself, the vipd nodes can run as
+//! processes like in the BGP scenarios.
+#![cfg(feature = "ospf")]
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use serde_json::Value;
+use tokio::sync::watch;
+use vipd::config::OspfConfig;
+use vipd::vip::{DesiredSet, VipRoute};
+
+use super::lab::{Lab, Netns};
+use super::{RouterKind, require_binary, wait_until};
+use crate::clab::{TopologyFile, topology_dir};
+
+const ZEBRA: &str = "/usr/lib/frr/zebra";
+const OSPFD: &str = "/usr/lib/frr/ospfd";
+const OSPF6D: &str = "/usr/lib/frr/ospf6d";
+const VTYSH: &str = "/usr/bin/vtysh";
+const BIRD: &str = "/usr/sbin/bird";
+const BIRDC: &str = "/usr/sbin/birdc";
+const RUN_ROOT: &str = "/var/run/frr";
+const START_DEADLINE: Duration = Duration::from_secs(20);
+/// How long an in-process vipd gets to flush and return after shutdown.
+const VIPD_STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// OSPFv2 or OSPFv3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ospf {
+    V2,
+    V3,
+}
+
+impl std::fmt::Display for Ospf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ospf::V2 => "OSPFv2",
+            Ospf::V3 => "OSPFv3",
+        })
+    }
+}
+
+/// What the scenarios ask an OSPF router.
+pub trait OspfRouter {
+    fn kind(&self) -> RouterKind;
+    fn start(&mut self) -> Result<(), String>;
+    /// (neighbor Router ID, interface) of every neighbor in state Full.
+    fn full_neighbors(&self, v: Ospf) -> Result<Vec<(Ipv4Addr, String)>, String>;
+    /// The next hops of the router's OSPF route for `prefix` (empty: none).
+    fn next_hops(&self, prefix: IpNet) -> Result<Vec<IpAddr>, String>;
+    /// The router's own words on its neighbors and route for `prefix`.
+    fn describe(&self, prefix: IpNet) -> String;
+    /// The link metrics in the Router-LSA of `adv_router`, as the router
+    /// stored it.
+    fn router_lsa_metrics(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u32>, String>;
+    /// The LS ages of every LSA `adv_router` originated, as stored.
+    fn lsa_ages(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u16>, String>;
+}
+
+/// The `ospf` topology in namespaces: routers running, vipd nodes loaded
+/// but not started (a test may adjust their config first).
+pub struct OspfLab {
+    pub routers: BTreeMap<String, Box<dyn OspfRouter>>,
+    pub vipds: BTreeMap<String, OspfVipd>,
+    pub namespaces: BTreeMap<String, Netns>,
+    // Last: the nodes go first, then the lab kills every process and
+    // deletes every namespace.
+    lab: Lab,
+}
+
+impl OspfLab {
+    /// Namespaces, links and `exec` lines of `containerlab/<name>.clab.yml`,
+    /// routers started.
+    pub fn up(name: &str) -> OspfLab {
+        let file = TopologyFile::load(name);
+        let lab = Lab::new();
+        let mut namespaces = BTreeMap::new();
+        for node in file.topology.nodes.keys() {
+            namespaces.insert(node.clone(), lab.add_netns(node));
+        }
+        for link in &file.topology.links {
+            let [(a, a_if), (b, b_if)] = link.endpoints.clone().map(|e| {
+                let (n, i) = e
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("bad endpoint {e:?}"));
+                (n.to_string(), i.to_string())
+            });
+            lab.link(&namespaces[&a], &a_if, &namespaces[&b], &b_if);
+        }
+        for (node, def) in &file.topology.nodes {
+            for line in &def.exec {
+                namespaces[node]
+                    .sh(line)
+                    .unwrap_or_else(|e| panic!("{name}: exec on {node}: {e}"));
+            }
+        }
+        let mut routers: BTreeMap<String, Box<dyn OspfRouter>> = BTreeMap::new();
+        let mut vipds = BTreeMap::new();
+        for (node, def) in &file.topology.nodes {
+            let binds: Vec<PathBuf> = def
+                .binds
+                .iter()
+                .map(|b| topology_dir().join(b.split(':').next().unwrap_or(b)))
+                .collect();
+            let find = |file: &str| {
+                binds
+                    .iter()
+                    .find(|p| p.file_name().is_some_and(|f| f == file))
+                    .cloned()
+            };
+            let ns = namespaces[node].clone();
+            if let Some(conf) = find("frr.conf") {
+                let daemons = find("daemons")
+                    .unwrap_or_else(|| panic!("{node}: FRR needs a bound daemons file"));
+                routers.insert(
+                    node.clone(),
+                    Box::new(OspfFrr::new(ns, node, conf, &daemons)),
+                );
+            } else if let Some(conf) = find("bird.conf") {
+                routers.insert(node.clone(), Box::new(OspfBird::new(ns, node, conf)));
+            } else if let Some(conf) = find("vipd.toml") {
+                vipds.insert(node.clone(), OspfVipd::load(ns, node, &conf));
+            }
+        }
+        println!(
+            "{name}: namespaces {}-<node>, logs in {}",
+            lab.id(),
+            lab.dir().display()
+        );
+        for (node, r) in &mut routers {
+            r.start()
+                .unwrap_or_else(|e| panic!("cannot start {node}: {e}"));
+        }
+        OspfLab {
+            routers,
+            vipds,
+            namespaces,
+            lab,
+        }
+    }
+
+    pub fn router(&self, name: &str) -> &dyn OspfRouter {
+        self.routers
+            .get(name)
+            .unwrap_or_else(|| panic!("no router {name}"))
+            .as_ref()
+    }
+
+    pub fn vipd(&mut self, name: &str) -> &mut OspfVipd {
+        self.vipds
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("no vipd {name}"))
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.lab.dir()
+    }
+}
+
+/// Polls `check` every 20 ms until it holds; returns how long that took.
+/// For timings that are printed; `deadline` is generous.
+pub fn measure_until<F>(deadline: Duration, mut check: F) -> Result<Duration, String>
+where
+    F: FnMut() -> Result<(), String>,
+{
+    let start = Instant::now();
+    loop {
+        let failure = match check() {
+            Ok(()) => return Ok(start.elapsed()),
+            Err(e) => e,
+        };
+        if start.elapsed() >= deadline {
+            return Err(format!(
+                "still failing after {:.1}s: {failure}",
+                deadline.as_secs_f64()
+            ));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---- vipd, in-process
+
+/// vipd's OSPF module running in a node's namespace, on a thread.
+pub struct OspfVipd {
+    pub name: String,
+    ns: Netns,
+    /// The node's `[ospf]`, adjustable before [`OspfVipd::start`].
+    pub config: OspfConfig,
+    /// Every VIP in the node's config.
+    routes: BTreeMap<IpNet, VipRoute>,
+    desired: watch::Sender<DesiredSet>,
+    shutdown: Option<watch::Sender<Option<String>>>,
+    thread: Option<JoinHandle<Result<(), String>>>,
+    log: PathBuf,
+}
+
+impl OspfVipd {
+    fn load(ns: Netns, name: &str, config: &Path) -> OspfVipd {
+        let full =
+            vipd::config::load(config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+        let ospf = full
+            .ospf
+            .clone()
+            .unwrap_or_else(|| panic!("{}: no [ospf]", config.display()));
+        let routes = full
+            .vips
+            .iter()
+            .map(|v| (v.prefix, VipRoute::from(v)))
+            .collect();
+        let log = ns.lab().log_path(&format!("{name}-vipd-ospf"));
+        let (desired, _) = watch::channel(DesiredSet::default());
+        OspfVipd {
+            name: name.to_string(),
+            ns,
+            config: ospf,
+            routes,
+            desired,
+            shutdown: None,
+            thread: None,
+            log,
+        }
+    }
+
+    /// Starts OSPF with every configured VIP healthy.
+    pub fn start(&mut self) {
+        let all: Vec<IpNet> = self.routes.keys().copied().collect();
+        self.set_healthy(&all);
+        let (stop_tx, stop_rx) = watch::channel(None);
+        let desired_rx = self.desired.subscribe();
+        let config = self.config.clone();
+        let netns = PathBuf::from("/var/run/netns").join(&self.ns.name);
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.log.display()));
+        let thread = thread::Builder::new()
+            .name(format!("vipd-ospf-{}", self.name))
+            .spawn(move || {
+                let ns = File::open(&netns).map_err(|e| format!("{}: {e}", netns.display()))?;
+                // SAFETY: setns on an open namespace file; it moves only
+                // this thread into the node's network namespace.
+                if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                    return Err(format!(
+                        "setns {}: {}",
+                        netns.display(),
+                        std::io::Error::last_os_error()
+                    ));
+                }
+                let subscriber = tracing_subscriber::fmt()
+                    .with_writer(Mutex::new(log))
+                    .with_ansi(false)
+                    .with_max_level(tracing::Level::DEBUG)
+                    .finish();
+                let _guard = tracing::subscriber::set_default(subscriber);
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("runtime: {e}"))?;
+                runtime
+                    .block_on(vipd::ospf::run(config, desired_rx, stop_rx))
+                    .map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|e| panic!("cannot start vipd-ospf thread: {e}"));
+        self.shutdown = Some(stop_tx);
+        self.thread = Some(thread);
+    }
+
+    /// The desired set becomes exactly these VIPs (as the VIP task would
+    /// publish it after health checks).
+    pub fn set_healthy(&self, prefixes: &[IpNet]) {
+        let set: BTreeMap<IpNet, VipRoute> = prefixes
+            .iter()
+            .map(|p| {
+                (
+                    *p,
+                    self.routes
+                        .get(p)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("{p} is not a VIP of {}", self.name)),
+                )
+            })
+            .collect();
+        self.desired.send_replace(Arc::new(set));
+    }
+
+    /// Shutdown, as SIGTERM would: returns how long until `run` returned.
+    pub fn stop(&mut self) -> Result<Duration, String> {
+        let Some(thread) = self.thread.take() else {
+            return Err(format!("vipd {} is not running", self.name));
+        };
+        let start = Instant::now();
+        if let Some(tx) = self.shutdown.take() {
+            tx.send_replace(Some("test asked for shutdown".into()));
+        }
+        while !thread.is_finished() {
+            if start.elapsed() > VIPD_STOP_WAIT {
+                // Abandoned: it exits with the test process.
+                return Err(format!(
+                    "vipd {} did not return within {VIPD_STOP_WAIT:?} of shutdown",
+                    self.name
+                ));
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        let took = start.elapsed();
+        match thread.join() {
+            Ok(Ok(())) => Ok(took),
+            Ok(Err(e)) => Err(format!("vipd {} failed: {e}", self.name)),
+            Err(_) => Err(format!("vipd {} panicked", self.name)),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for OspfVipd {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.stop();
+        }
+    }
+}
+
+// ---- FRR
+
+/// FRR with zebra and the OSPF daemons its `daemons` file enables.
+pub struct OspfFrr {
+    ns: Netns,
+    name: String,
+    config: PathBuf,
+    pathspace: String,
+    daemons: Vec<&'static str>,
+    pids: Vec<u32>,
+}
+
+impl OspfFrr {
+    fn new(ns: Netns, name: &str, config: PathBuf, daemons_file: &Path) -> OspfFrr {
+        let text = fs::read_to_string(daemons_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", daemons_file.display()));
+        let daemons: Vec<&'static str> = ["ospfd", "ospf6d"]
+            .into_iter()
+            .filter(|d| text.lines().any(|l| l.trim() == format!("{d}=yes")))
+            .collect();
+        assert!(
+            !daemons.is_empty(),
+            "{}: enable ospfd and/or ospf6d",
+            daemons_file.display()
+        );
+        for binary in [ZEBRA, OSPFD, OSPF6D, VTYSH] {
+            require_binary(binary, "frr");
+        }
+        // `vpt-<pid>-<seq>` -> `vpt<pid>x<seq><node>`, as the BGP harness.
+        let id = ns.lab().id().replacen('-', "", 1).replace('-', "x");
+        let node: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        OspfFrr {
+            ns,
+            name: name.to_string(),
+            config,
+            pathspace: format!("{id}{node}"),
+            daemons,
+            pids: Vec::new(),
+        }
+    }
+
+    pub fn vtysh(&self, command: &str) -> Result<String, String> {
+        Ok(self
+            .ns
+            .exec(VTYSH, &["-N", &self.pathspace, "-c", command])?
+            .stdout)
+    }
+
+    fn vtysh_json(&self, command: &str) -> Result<Value, String> {
+        let text = self.vtysh(command)?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("FRR `{command}` gave non-JSON ({e}): {text}"))
+    }
+
+    fn spawn(&mut self, binary: &str, daemon: &str, ready: &str) -> Result<(), String> {
+        let pid = self.ns.spawn(
+            &format!("{}-{daemon}", self.name),
+            binary,
+            &[
+                "-N",
+                &self.pathspace,
+                "-u",
+                "frr",
+                "-g",
+                "frr",
+                "-P",
+                "0",
+                "--log",
+                "stdout",
+                "--log-level",
+                "debugging",
+            ],
+        )?;
+        self.pids.push(pid);
+        let lab = self.ns.lab().clone();
+        let run_dir = PathBuf::from(RUN_ROOT).join(&self.pathspace);
+        wait_until(START_DEADLINE, || {
+            if !lab.is_running(pid) {
+                return Err(format!("{daemon} exited; see its log"));
+            }
+            if run_dir.join(ready).exists() {
+                Ok(())
+            } else {
+                Err(format!("{ready} not there yet"))
+            }
+        })
+        .map_err(|e| format!("FRR {} {daemon} did not start: {e}", self.name))
+    }
+}
+
+impl OspfRouter for OspfFrr {
+    fn kind(&self) -> RouterKind {
+        RouterKind::Frr
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let run_dir = PathBuf::from(RUN_ROOT).join(&self.pathspace);
+        fs::create_dir_all(&run_dir)
+            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+        self.ns.lab().add_run_dir(run_dir.clone());
+        let chown = Command::new("chown")
+            .arg("frr:frr")
+            .arg(&run_dir)
+            .status()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !chown.success() {
+            return Err(format!("chown frr:frr {} failed", run_dir.display()));
+        }
+        self.spawn(ZEBRA, "zebra", "zebra.vty")?;
+        for d in self.daemons.clone() {
+            let binary = if d == "ospfd" { OSPFD } else { OSPF6D };
+            self.spawn(binary, d, &format!("{d}.vty"))?;
+        }
+        let config = self
+            .config
+            .to_str()
+            .ok_or("non-UTF-8 config path")?
+            .to_string();
+        let applied = self
+            .ns
+            .exec_unchecked(VTYSH, &["-N", &self.pathspace, "-f", &config])?;
+        if !applied.status.success() {
+            return Err(format!(
+                "vtysh -f {config} failed: {}{}",
+                applied.stdout, applied.stderr
+            ));
+        }
+        Ok(())
+    }
+
+    fn full_neighbors(&self, v: Ospf) -> Result<Vec<(Ipv4Addr, String)>, String> {
+        let mut out = Vec::new();
+        match v {
+            // {"neighbors": {"<rid>": [{"nbrState": "Full/DROther", "ifaceName": "eth2:10.255.31.1", ...}]}}
+            Ospf::V2 => {
+                let json = self.vtysh_json("show ip ospf neighbor json")?;
+                for (rid, list) in json
+                    .get("neighbors")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    for n in list.as_array().into_iter().flatten() {
+                        let state = n
+                            .get("nbrState")
+                            .or_else(|| n.get("state"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        let iface = n
+                            .get("ifaceName")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .split(':')
+                            .next()
+                            .unwrap_or("");
+                        if state.starts_with("Full")
+                            && let Ok(rid) = rid.parse()
+                        {
+                            out.push((rid, iface.to_string()));
+                        }
+                    }
+                }
+            }
+            // {"neighbors": [{"neighborId": "...", "state": "Full", "interfaceName": "eth1", ...}]}
+            Ospf::V3 => {
+                let json = self.vtysh_json("show ipv6 ospf6 neighbor json")?;
+                for n in json
+                    .get("neighbors")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let state = n.get("state").and_then(Value::as_str).unwrap_or("");
+                    let iface = n.get("interfaceName").and_then(Value::as_str).unwrap_or("");
+                    if state == "Full"
+                        && let Some(rid) = n
+                            .get("neighborId")
+                            .and_then(Value::as_str)
+                            .and_then(|r| r.parse().ok())
+                    {
+                        out.push((rid, iface.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_hops(&self, prefix: IpNet) -> Result<Vec<IpAddr>, String> {
+        let afi = if prefix.addr().is_ipv4() {
+            "ip"
+        } else {
+            "ipv6"
+        };
+        let json = self.vtysh_json(&format!("show {afi} route {prefix} json"))?;
+        let mut hops = Vec::new();
+        for entry in json
+            .get(prefix.to_string())
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let protocol = entry.get("protocol").and_then(Value::as_str).unwrap_or("");
+            if !protocol.starts_with("ospf") {
+                continue;
+            }
+            for nh in entry
+                .get("nexthops")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(ip) = nh
+                    .get("ip")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                {
+                    hops.push(ip);
+                }
+            }
+        }
+        Ok(hops)
+    }
+
+    fn describe(&self, prefix: IpNet) -> String {
+        let afi = if prefix.addr().is_ipv4() {
+            "ip"
+        } else {
+            "ipv6"
+        };
+        let mut s = String::new();
+        let db = if prefix.addr().is_ipv4() {
+            "show ip ospf database router"
+        } else {
+            "show ipv6 ospf6 database detail"
+        };
+        let routes = if prefix.addr().is_ipv4() {
+            "show ip ospf route"
+        } else {
+            "show ipv6 ospf6 route"
+        };
+        for c in [
+            "show ip ospf neighbor",
+            "show ipv6 ospf6 neighbor",
+            &format!("show {afi} route {prefix}"),
+            db,
+            "show ip ospf database network",
+            routes,
+        ] {
+            s += &format!("\nFRR `{c}`:\n{}", self.vtysh(c).unwrap_or_else(|e| e));
+        }
+        s
+    }
+
+    fn router_lsa_metrics(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u32>, String> {
+        // Text output: "TOS 0 Metric: 65535" (ospfd), "Metric: 65535" (ospf6d).
+        let text = match v {
+            Ospf::V2 => self.vtysh(&format!(
+                "show ip ospf database router adv-router {adv_router}"
+            ))?,
+            Ospf::V3 => self.vtysh(&format!(
+                "show ipv6 ospf6 database router adv-router {adv_router} detail"
+            ))?,
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .rsplit_once("Metric: ")
+                    .and_then(|(_, m)| m.trim().parse().ok())
+            })
+            .collect())
+    }
+
+    fn lsa_ages(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u16>, String> {
+        // ospfd: "  LS age: 3600" per LSA; ospf6d: a table whose fourth
+        // column is the age ("Rtr  0.0.0.0  10.255.36.1  3600 80000002 ...").
+        Ok(match v {
+            Ospf::V2 => ["router", "external"]
+                .iter()
+                .map(|t| {
+                    self.vtysh(&format!(
+                        "show ip ospf database {t} adv-router {adv_router}"
+                    ))
+                })
+                .collect::<Result<Vec<String>, String>>()?
+                .iter()
+                .flat_map(|text| text.lines())
+                .filter_map(|l| {
+                    l.trim()
+                        .strip_prefix("LS age: ")
+                        .and_then(|a| a.trim().parse().ok())
+                })
+                .collect(),
+            Ospf::V3 => self
+                .vtysh("show ipv6 ospf6 database")?
+                .lines()
+                .filter_map(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    (cols.get(2) == Some(&adv_router.to_string().as_str()))
+                        .then(|| cols.get(3)?.parse().ok())?
+                })
+                .collect(),
+        })
+    }
+}
+
+// ---- BIRD
+
+pub struct OspfBird {
+    ns: Netns,
+    name: String,
+    config: PathBuf,
+    socket: PathBuf,
+}
+
+impl OspfBird {
+    fn new(ns: Netns, name: &str, config: PathBuf) -> OspfBird {
+        require_binary(BIRD, "bird2");
+        require_binary(BIRDC, "bird2");
+        let socket = ns.lab().dir().join(format!("{name}.bird.ctl"));
+        OspfBird {
+            ns,
+            name: name.to_string(),
+            config,
+            socket,
+        }
+    }
+
+    pub fn birdc(&self, args: &[&str]) -> Result<String, String> {
+        let socket = self.socket.to_str().ok_or("non-UTF-8 socket path")?;
+        let mut full = vec!["-s", socket];
+        full.extend_from_slice(args);
+        // birdc exits 1 for "Network not found", which is an answer here.
+        let out = self.ns.exec_unchecked(BIRDC, &full)?;
+        if out.status.success() || out.stdout.contains("Network not found") {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "birdc {}: {}{}",
+                args.join(" "),
+                out.stdout,
+                out.stderr
+            ))
+        }
+    }
+
+    fn protocol(v: Ospf) -> &'static str {
+        match v {
+            Ospf::V2 => "o2",
+            Ospf::V3 => "o3",
+        }
+    }
+}
+
+impl OspfRouter for OspfBird {
+    fn kind(&self) -> RouterKind {
+        RouterKind::Bird
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let pidfile = self.ns.lab().dir().join(format!("{}.bird.pid", self.name));
+        let config = self.config.to_str().ok_or("non-UTF-8 config path")?;
+        let socket = self.socket.to_str().ok_or("non-UTF-8 socket path")?;
+        let pidfile = pidfile.to_str().ok_or("non-UTF-8 pid path")?;
+        let pid = self.ns.spawn(
+            &format!("{}-bird", self.name),
+            BIRD,
+            &["-f", "-c", config, "-s", socket, "-P", pidfile],
+        )?;
+        let lab = self.ns.lab().clone();
+        wait_until(START_DEADLINE, || {
+            if !lab.is_running(pid) {
+                return Err("bird exited (config error?); see its log".to_string());
+            }
+            self.birdc(&["show", "status"]).map(|_| ())
+        })
+        .map_err(|e| format!("BIRD {} did not start: {e}", self.name))
+    }
+
+    fn full_neighbors(&self, v: Ospf) -> Result<Vec<(Ipv4Addr, String)>, String> {
+        // "10.255.36.1 	  0	Full/PtP  	3.748	eth1       10.255.32.2"
+        let text = self.birdc(&["show", "ospf", "neighbors", Self::protocol(v)])?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                let rid: Ipv4Addr = cols.first()?.parse().ok()?;
+                cols.get(2)?
+                    .starts_with("Full")
+                    .then(|| (rid, cols.get(4).unwrap_or(&"").to_string()))
+            })
+            .collect())
+    }
+
+    fn next_hops(&self, prefix: IpNet) -> Result<Vec<IpAddr>, String> {
+        let table = if prefix.addr().is_ipv4() {
+            "master4"
+        } else {
+            "master6"
+        };
+        let text = self.birdc(&["show", "route", "for", &prefix.to_string(), "table", table])?;
+        // "198.18.50.1/32 unicast [o2 ...] * E2 (150/10/1) [10.255.36.1]"
+        // "	via 10.255.32.2 on eth1 weight 1"; a single path may sit on the
+        // first line: "... [o2 ...] * E2 (150/10/1) [10.255.36.1] via ..."?
+        let mut hops = Vec::new();
+        let mut in_route = false;
+        for line in text.lines() {
+            if line.contains(&prefix.to_string())
+                || (!line.starts_with(char::is_whitespace) && line.contains(" [o"))
+            {
+                in_route = line.contains(" [o");
+            }
+            if !in_route {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for (i, w) in words.iter().enumerate() {
+                if *w == "via"
+                    && let Some(ip) = words.get(i + 1).and_then(|a| a.parse().ok())
+                {
+                    hops.push(ip);
+                }
+            }
+        }
+        Ok(hops)
+    }
+
+    fn describe(&self, prefix: IpNet) -> String {
+        let table = if prefix.addr().is_ipv4() {
+            "master4"
+        } else {
+            "master6"
+        };
+        let mut s = String::new();
+        for args in [
+            vec!["show", "ospf", "neighbors"],
+            vec![
+                "show",
+                "route",
+                "for",
+                &prefix.to_string(),
+                "table",
+                table,
+                "all",
+            ],
+        ] {
+            s += &format!(
+                "\nBIRD `{}`:\n{}",
+                args.join(" "),
+                self.birdc(&args).unwrap_or_else(|e| e)
+            );
+        }
+        s
+    }
+
+    fn router_lsa_metrics(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u32>, String> {
+        // `show ospf state all`: "router 10.255.36.1 ... router 10.255.35.1 metric 65535"
+        let text = self.birdc(&["show", "ospf", "state", "all", Self::protocol(v)])?;
+        let mut metrics = Vec::new();
+        let mut inside = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with("router ") && !line.starts_with("\t\t") && line.starts_with('\t') {
+                inside = t.split_whitespace().nth(1) == Some(&adv_router.to_string());
+                continue;
+            }
+            if inside && let Some((_, m)) = t.rsplit_once("metric ") {
+                metrics.extend(
+                    m.split_whitespace()
+                        .next()
+                        .and_then(|m| m.parse::<u32>().ok()),
+                );
+            }
+        }
+        Ok(metrics)
+    }
+
+    fn lsa_ages(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u16>, String> {
+        // `show ospf lsadb`: " 0005  198.18.50.2  10.255.36.1  80000001  3600  a1b2"
+        // (type, LS ID, router, sequence, age, checksum).
+        let text = self.birdc(&["show", "ospf", "lsadb", Self::protocol(v)])?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() >= 6 && cols[2] == adv_router.to_string())
+                    .then(|| cols[4].parse().ok())?
+            })
+            .collect())
+    }
+}
