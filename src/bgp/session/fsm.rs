@@ -882,7 +882,9 @@ impl Session {
             .is_some_and(|p| p.segments.iter().any(|s| s.kind.is_confederation()))
         {
             outcome = outcome.max(Rfc7606Action::TreatAsWithdraw);
-            errors.push("AS_PATH carries confederation segments (TreatAsWithdraw)".into());
+            errors.push(
+                "attribute type 2: AS_PATH carries confederation segments (TreatAsWithdraw)".into(),
+            );
         }
         out.push(Output::UpdateReceived {
             announced: update.announced().count(),
