@@ -648,13 +648,7 @@ impl Session {
                 Ok(None) => return,
                 Err(e) => {
                     let n = Notification::from(&e);
-                    self.drop_conn(
-                        now,
-                        id,
-                        DownReason::NotificationSent(n.clone()),
-                        Some(n),
-                        out,
-                    );
+                    self.reject(now, id, n, out);
                     return;
                 }
             };
@@ -672,13 +666,7 @@ impl Session {
                 }
                 Err(e) => {
                     let n = Notification::from(&e);
-                    self.drop_conn(
-                        now,
-                        id,
-                        DownReason::NotificationSent(n.clone()),
-                        Some(n),
-                        out,
-                    );
+                    self.reject(now, id, n, out);
                     return;
                 }
             }
@@ -724,13 +712,7 @@ impl Session {
                     subcode,
                     Bytes::copy_from_slice(&[msg_type]),
                 );
-                self.drop_conn(
-                    now,
-                    id,
-                    DownReason::NotificationSent(n.clone()),
-                    Some(n),
-                    out,
-                );
+                self.reject(now, id, n, out);
             }
         }
     }
@@ -739,13 +721,7 @@ impl Session {
     /// collisions, negotiate, answer with KEEPALIVE and go to OpenConfirm.
     fn on_open(&mut self, now: Instant, id: ConnId, open: Open, out: &mut Vec<Output>) {
         if let Err(n) = self.check_open(&open) {
-            self.drop_conn(
-                now,
-                id,
-                DownReason::NotificationSent(n.clone()),
-                Some(n),
-                out,
-            );
+            self.reject(now, id, n, out);
             return;
         }
         // RFC 4271 6.8: another connection that already knows the peer's
@@ -921,13 +897,7 @@ impl Session {
                     CeaseSubcode::MaximumNumberOfPrefixesReached,
                     Bytes::from(data),
                 );
-                self.drop_conn(
-                    now,
-                    id,
-                    DownReason::NotificationSent(n.clone()),
-                    Some(n),
-                    out,
-                );
+                self.reject(now, id, n, out);
                 if self.admin_up && !self.cfg.passive {
                     self.timers
                         .set(Timer::ConnectRetry, now + self.cfg.max_prefixes_restart);
@@ -1032,6 +1002,12 @@ impl Session {
                 self.timers.set(Timer::ConnectRetry, now + retry_in);
             }
         }
+    }
+
+    /// We found an error: send `n` and close the connection (RFC 4271 6).
+    fn reject(&mut self, now: Instant, id: ConnId, n: Notification, out: &mut Vec<Output>) {
+        let reason = DownReason::NotificationSent(n.clone());
+        self.drop_conn(now, id, reason, Some(n), out);
     }
 
     fn remove_conn(&mut self, id: ConnId, reason: DownReason, out: &mut Vec<Output>) -> bool {
