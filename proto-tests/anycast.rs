@@ -1,5 +1,5 @@
-//! The anycast-ecmp topologies (`containerlab/anycast-ecmp.clab.yml` with a
-//! BIRD router, `anycast-ecmp-frr.clab.yml` with FRR) and what the health
+//! The anycast-ecmp topologies (`containerlab/anycast-ecmp.clab.yml` with an
+//! FRR router, `anycast-ecmp-bird.clab.yml` with BIRD) and what the health
 //! scenarios do with them: three nodes serve the same VIP behind one ECMP
 //! router, and a client sends them a steady stream of requests.
 //!
@@ -55,8 +55,8 @@ pub fn service_address(vip: &str) -> SocketAddr {
 
 pub fn topology(kind: RouterKind) -> &'static str {
     match kind {
-        RouterKind::Bird => "anycast-ecmp",
-        RouterKind::Frr => "anycast-ecmp-frr",
+        RouterKind::Bird => "anycast-ecmp-bird",
+        RouterKind::Frr => "anycast-ecmp",
         RouterKind::Gobgp => panic!("anycast-ecmp has no GoBGP variant (no kernel FIB)"),
     }
 }

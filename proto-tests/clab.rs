@@ -11,6 +11,10 @@
 //!   containerlab only.
 //! - `topology.links[].endpoints: ["a:eth1", "b:eth1"]`: one veth pair per
 //!   link, each end carrying its endpoint's interface name in its namespace.
+//!   A LAN is a `kind: linux` "switch" node whose `exec` lines bridge its
+//!   interfaces (`ip link add br0 type bridge`, ...), which works the same in
+//!   a container and in a namespace.
+//! - Container-only settings (`cap-add`, `env`, ...) are ignored.
 //!
 //! Configs are used in place: nothing in them is rewritten. Only the
 //! per-process paths (control socket, pid file, FRR pathspace) are chosen here,
@@ -22,7 +26,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::harness::{Bird, Frr, Gobgp, Lab, Netns, Router, Vipd};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::harness::{
+    Bird, Frr, Gobgp, HttpService, Lab, Netns, Router, RouterKind, Vipd, wait_until,
+};
 
 /// Where the topology files live.
 pub fn topology_dir() -> PathBuf {
@@ -86,6 +96,8 @@ pub enum Daemon {
 pub struct Node {
     pub ns: Netns,
     pub daemon: Daemon,
+    /// The bound daemon config (vipd.toml, bird.conf, frr.conf, gobgpd.toml).
+    pub config: Option<PathBuf>,
 }
 
 /// A topology instantiated in namespaces. Dropping it tears everything down
@@ -93,6 +105,8 @@ pub struct Node {
 pub struct Deployment {
     pub name: String,
     nodes: BTreeMap<String, Node>,
+    /// Each link as `((node, interface), (node, interface))`.
+    links: Vec<((String, String), (String, String))>,
     // Last, so the nodes' handles go first; the lab then kills every process
     // and deletes every namespace.
     lab: Lab,
@@ -113,9 +127,10 @@ impl Deployment {
                 "{name}: node {node} must be `kind: linux` with an `image`"
             );
             let ns = lab.add_netns(node);
-            let daemon = daemon_for(&ns, node, def);
-            nodes.insert(node.clone(), Node { ns, daemon });
+            let (daemon, config) = daemon_for(&ns, node, def);
+            nodes.insert(node.clone(), Node { ns, daemon, config });
         }
+        let mut links = Vec::new();
         for link in &file.topology.links {
             let [(a, a_if), (b, b_if)] = link.endpoints.clone().map(|e| {
                 let (node, ifname) = e
@@ -123,6 +138,7 @@ impl Deployment {
                     .unwrap_or_else(|| panic!("link endpoint {e:?} is not node:interface"));
                 (node.to_string(), ifname.to_string())
             });
+            links.push(((a.clone(), a_if.clone()), (b.clone(), b_if.clone())));
             let ns_of = |n: &str| {
                 &nodes
                     .get(n)
@@ -142,6 +158,7 @@ impl Deployment {
         Deployment {
             name: file.name,
             nodes,
+            links,
             lab,
         }
     }
@@ -210,6 +227,105 @@ impl Deployment {
         }
     }
 
+    /// The host path of `node`'s bound daemon config.
+    pub fn config(&self, node: &str) -> &Path {
+        self.node(node)
+            .config
+            .as_deref()
+            .unwrap_or_else(|| panic!("{node} has no daemon config"))
+    }
+
+    /// A second handle on `node`'s running BIRD, for its CLI (`birdc`) beyond
+    /// what [`Router`] offers: it reaches the same control socket, and
+    /// starting or stopping goes through [`Deployment::router_mut`].
+    pub fn bird_cli(&self, node: &str) -> Bird {
+        assert!(
+            self.router(node).kind() == RouterKind::Bird,
+            "{node} is not a BIRD node"
+        );
+        Bird::new(self.ns(node).clone(), node, self.config(node).to_path_buf())
+    }
+
+    /// The node at the other end of `node`'s interface `ifname`.
+    pub fn neighbor_via(&self, node: &str, ifname: &str) -> Option<&str> {
+        self.links.iter().find_map(|((a, a_if), (b, b_if))| {
+            if a == node && a_if == ifname {
+                Some(b.as_str())
+            } else if b == node && b_if == ifname {
+                Some(a.as_str())
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The nodes `router`'s kernel forwards `prefix` to (one per next hop,
+    /// told apart by the link each next hop leaves on), sorted; empty if it
+    /// has no route.
+    pub fn forwarding_to(&self, router: &str, prefix: IpNet) -> Result<Vec<String>, String> {
+        let hops = self.ns(router).kernel_next_hops(prefix)?;
+        let mut nodes = hops
+            .iter()
+            .map(|hop| {
+                self.neighbor_via(router, &hop.interface)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        format!(
+                            "{router}: {prefix} leaves on {}, a link to no node",
+                            hop.interface
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        nodes.sort();
+        Ok(nodes)
+    }
+
+    /// Waits until `router` forwards `prefix` to exactly `nodes`.
+    pub fn wait_forwarding(
+        &self,
+        router: &str,
+        prefix: IpNet,
+        nodes: &[&str],
+        deadline: Duration,
+    ) -> Result<(), String> {
+        let mut want: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        want.sort();
+        wait_until(deadline, || {
+            let have = self.forwarding_to(router, prefix)?;
+            if have == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{router} forwards {prefix} to {have:?}, want {want:?}"
+                ))
+            }
+        })
+    }
+
+    /// Starts `configs/anycast-ecmp/http-service.py` on each of `nodes`,
+    /// answering its node's name on port 80 of every address in `vips`
+    /// (before vipd starts, so its checks find it up).
+    pub fn start_http_services(&self, nodes: &[&str], vips: &[&str]) -> Vec<HttpService> {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/anycast-ecmp/http-service.py");
+        nodes
+            .iter()
+            .map(|node| {
+                let ns = self.ns(node).clone();
+                let pidfile = self.lab.dir().join(format!("{node}-http.pid"));
+                let pidfile = pidfile
+                    .to_str()
+                    .unwrap_or_else(|| panic!("non-UTF-8 lab dir"));
+                let mut service = HttpService::new(ns, node, &script, vips, pidfile);
+                service
+                    .start()
+                    .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+                service
+            })
+            .collect()
+    }
+
     pub fn vipd(&self, node: &str) -> &Vipd {
         match &self.node(node).daemon {
             Daemon::Vipd(v) => v,
@@ -248,7 +364,7 @@ impl Deployment {
     }
 }
 
-fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
+fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> (Daemon, Option<PathBuf>) {
     // FRR's `daemons` file may turn on bfdd, which the FRR node then starts.
     let bfdd = def
         .binds
@@ -258,6 +374,7 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
         .filter_map(|source| fs::read_to_string(source).ok())
         .any(|text| text.lines().any(|l| l.trim() == "bfdd=yes"));
     let mut daemon = Daemon::None;
+    let mut config = None;
     let mut frr_daemons_file = None;
     for bind in &def.binds {
         let source = bind_source(bind);
@@ -272,12 +389,12 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
             source.display()
         );
         let found = match file_name.as_str() {
-            "vipd.toml" => Daemon::Vipd(Vipd::new(ns.clone(), node, source)),
-            "bird.conf" => Daemon::Router(Box::new(Bird::new(ns.clone(), node, source))),
-            "frr.conf" => {
-                Daemon::Router(Box::new(Frr::new(ns.clone(), node, source).with_bfdd(bfdd)))
-            }
-            "gobgpd.toml" => Daemon::Router(Box::new(Gobgp::new(ns.clone(), node, source))),
+            "vipd.toml" => Daemon::Vipd(Vipd::new(ns.clone(), node, source.clone())),
+            "bird.conf" => Daemon::Router(Box::new(Bird::new(ns.clone(), node, source.clone()))),
+            "frr.conf" => Daemon::Router(Box::new(
+                Frr::new(ns.clone(), node, source.clone()).with_bfdd(bfdd),
+            )),
+            "gobgpd.toml" => Daemon::Router(Box::new(Gobgp::new(ns.clone(), node, source.clone()))),
             "daemons" => {
                 frr_daemons_file = Some(source);
                 continue;
@@ -289,6 +406,7 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
             "node {node} binds more than one daemon config"
         );
         daemon = found;
+        config = Some(source);
     }
     if let Some(daemons) = frr_daemons_file {
         let text = fs::read_to_string(&daemons)
@@ -299,5 +417,5 @@ fn daemon_for(ns: &Netns, node: &str, def: &NodeDef) -> Daemon {
             daemons.display()
         );
     }
-    daemon
+    (daemon, config)
 }

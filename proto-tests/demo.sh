@@ -1,39 +1,53 @@
 #!/usr/bin/env bash
-# Live demo of vipd: two nodes announce the same anycast VIP over BGP to one
-# router, which spreads traffic over both (ECMP); stop one node and the router
-# drops it from its next hops; start it again and it comes back.
+# Live demo of vipd on the anycast-ecmp lab (containerlab/anycast-ecmp.clab.yml,
+# the same file containerlab and the proto-tests use): three servers offer one
+# web service on the same address (a "VIP"), and a router spreads a client's
+# requests over them. vipd on each server tells the router, over BGP, whether
+# that server can take traffic. The demo breaks a server, repairs it, and takes
+# one out for maintenance, while counting the client's failed requests.
 #
-# One command on a fresh Debian machine, as root:
+# One command on a fresh Debian machine, from the repository root, as root:
 #     sudo proto-tests/demo.sh
-# (DEMO_PAUSE=0 drops the 1.5 s pause before each step.)
+# DEMO_PAUSE=0 drops the pause before each step (default 1.5 s).
 #
-# Everything runs in network namespaces named vipd-demo-*, with addresses only
-# from 10.255.0.0/16, 198.18.0.0/15 and fd00::/8. Processes, namespaces and the
-# temporary directory are removed on exit, on error and on Ctrl-C.
+# Everything runs in network namespaces named vipd-demo-<node>, with addresses
+# only from 10.255.0.0/16, 198.18.0.0/15 and fd00::/8. Every process,
+# namespace and temporary file is removed on exit, on error and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 
-NS_R="vipd-demo-router"
-NS_1="vipd-demo-node1"
-NS_2="vipd-demo-node2"
+TOPOLOGY="$REPO/containerlab/anycast-ecmp.clab.yml"
+PREFIX="vipd-demo"
+ROUTER="router"
+CLIENT="client"
 VIP4="198.18.0.10"
 VIP6="fd00:198:18::10"
+# Requests per second the client sends, each on a new connection.
+RATE=20
+# drain_time of the VIPs in configs/anycast-ecmp/nodeN/vipd.toml.
+DRAIN_TIME_S=2
+# FRR's pathspace: its sockets live in /var/run/frr/<pathspace>.
+PATHSPACE="vipddemo"
+PY=/usr/bin/python3
 
 WORK=""
-BIRD_PID=""
-NODE1_PID=""
-NODE2_PID=""
+PIDS=()
+NAMESPACES=()
+FRR_RUN=""
+CREATED_ETC_VIPD=""
+CLIENT_PID=""
+declare -A HTTP_PID=()
+declare -A NODE_BEHIND=()   # router interface -> node
+declare -A CONFIG=()        # node -> its bound daemon config (host path)
 
-# --- output helpers ----------------------------------------------------------
+# --- output ------------------------------------------------------------------
 
 if [ -t 1 ]; then
     BOLD=$'\e[1m'; RED=$'\e[31m'; GREEN=$'\e[32m'; RESET=$'\e[0m'
 else
     BOLD=""; RED=""; GREEN=""; RESET=""
 fi
-# A short pause before each step, so the output can be followed as it comes;
-# DEMO_PAUSE=0 turns it off.
 section() {
     sleep "${DEMO_PAUSE:-1.5}"
     printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"
@@ -46,7 +60,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 die() {
     printf '\n%sdemo.sh: %s%s\n' "$RED" "$*" "$RESET" >&2
     if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        for log in "$WORK"/bird.log "$WORK"/node1.log "$WORK"/node2.log; do
+        for log in "$WORK"/*.log; do
             [ -s "$log" ] || continue
             printf '\n--- last lines of %s\n' "$(basename "$log")" >&2
             tail -n 15 "$log" >&2
@@ -72,32 +86,56 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
-    stop_pid "$NODE1_PID"
-    stop_pid "$NODE2_PID"
-    stop_pid "$BIRD_PID"
-    wait 2>/dev/null
-    for ns in "$NS_R" "$NS_1" "$NS_2"; do
-        ip netns del "$ns" 2>/dev/null
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}"
     done
+    wait 2>/dev/null
+    for ns in "${NAMESPACES[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+        rm -rf -- "/etc/netns/$ns"
+    done
+    [ -n "$FRR_RUN" ] && rm -rf -- "$FRR_RUN"
+    [ -n "$CREATED_ETC_VIPD" ] && rmdir /etc/vipd 2>/dev/null
     [ -n "$WORK" ] && rm -rf -- "$WORK"
+    if [ "$status" -eq 0 ]; then
+        echo "   Cleaned up: processes, namespaces and temporary files are gone."
+    fi
     exit "$status"
 }
 trap cleanup EXIT
 trap 'echo; echo "interrupted"; exit 130' INT
 trap 'exit 143' TERM
 
+# Starts a background process and remembers its pid for the cleanup.
+# Usage: spawn VAR LOG command...   (sets VAR to the pid)
+spawn() {
+    local var="$1" log="$2"
+    shift 2
+    "$@" >>"$log" 2>&1 &
+    local spawned=$!
+    PIDS+=("$spawned")
+    printf -v "$var" '%s' "$spawned"
+}
+
 # --- 0. prerequisites --------------------------------------------------------
 
 printf '%s== 0. Checking prerequisites%s\n' "$BOLD" "$RESET"
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces need it): sudo $0"
 
-if ! command -v bird >/dev/null || ! command -v birdc >/dev/null || ! command -v ip >/dev/null; then
-    say "installing bird2 and iproute2 with apt-get"
+need=()
+for pkg in frr iproute2 python3 python3-yaml; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq bird2 iproute2 >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-command -v bird >/dev/null || die "bird is still missing after installing bird2"
+for binary in /usr/lib/frr/zebra /usr/lib/frr/bgpd /usr/bin/vtysh "$PY"; do
+    [ -x "$binary" ] || die "$binary is missing"
+done
 
 # cargo: in PATH, or (under sudo, which resets PATH) the invoking user's rustup
 # toolchain, which is then also run as that user so target/ keeps its owner.
@@ -113,270 +151,358 @@ if ! command -v cargo >/dev/null; then
         die "cargo not found. Install a Rust toolchain (1.85 or newer), e.g. from https://rustup.rs, then run this again."
     fi
 fi
-ok "BIRD $(bird --version 2>&1 | awk '{print $3}'), $(ip -V | sed -n 's/.*iproute2-\([^ ,]*\).*/iproute2 \1/p'), $("${CARGO[@]}" --version)"
+ok "$(/usr/lib/frr/zebra --version | head -n 1), $(ip -V | sed -n 's/.*iproute2-\([^ ,]*\).*/iproute2 \1/p'), $("${CARGO[@]}" --version)"
 
 # --- 1. build ----------------------------------------------------------------
 
-section "1. Building vipd (cargo build --release)"
+section "1. Building vipd (cargo build --locked --release, as CI and the Dockerfile do)"
 say "(a few minutes the first time; cargo's output is shown only if it fails)"
 WORK="$(mktemp -d /tmp/vipd-demo.XXXXXX)"
-if ! "${CARGO[@]}" build --release >"$WORK/build.log" 2>&1; then
-    tail -n 40 "$WORK/build.log" >&2
-    die "cargo build --release failed"
+if ! "${CARGO[@]}" build --locked --release >"$WORK/build.out" 2>&1; then
+    tail -n 40 "$WORK/build.out" >&2
+    die "cargo build --locked --release failed"
 fi
 VIPD="${CARGO_TARGET_DIR:-$REPO/target}/release/vipd"
 [ -x "$VIPD" ] || die "built, but $VIPD is missing"
 ok "$VIPD"
 
-# --- 2. network --------------------------------------------------------------
+# --- 2. the lab --------------------------------------------------------------
 
-section "2. Creating the lab network (three network namespaces)"
-cat <<'EOF'
-      node 1 (vipd, AS 65001)    router (BIRD, AS 65000)        node 2 (vipd, AS 65001)
-      eth0 10.255.1.2 ---------- to-node1 10.255.1.1
-           fd00:255:1::2                  fd00:255:1::1
-                                 to-node2 10.255.2.1 ---------- eth0 10.255.2.2
-                                          fd00:255:2::1              fd00:255:2::2
-      lo   198.18.0.10 (VIP)                                    lo   198.18.0.10 (VIP)
-           fd00:198:18::10                                           fd00:198:18::10
+# The topology file as tab-separated lines: node NAME / bind NODE HOST-PATH /
+# exec NODE COMMAND / link A A-IF B B-IF. Bind paths are resolved against
+# containerlab/, as containerlab does.
+read_topology() {
+    "$PY" - "$TOPOLOGY" <<'EOF'
+import os, sys, yaml
+path = sys.argv[1]
+base = os.path.dirname(path)
+topo = yaml.safe_load(open(path))["topology"]
+for name, node in topo["nodes"].items():
+    print(f"node\t{name}")
+    for bind in node.get("binds") or []:
+        host = os.path.normpath(os.path.join(base, bind.split(":")[0]))
+        print(f"bind\t{name}\t{host}")
+    for line in node.get("exec") or []:
+        print(f"exec\t{name}\t{line}")
+for link in topo.get("links") or []:
+    (a, a_if), (b, b_if) = (e.split(":") for e in link["endpoints"])
+    print(f"link\t{a}\t{a_if}\t{b}\t{b_if}")
 EOF
+}
+
+section "2. Creating the lab network from containerlab/anycast-ecmp.clab.yml"
+cat <<'EOF'
+      One client, one router, three servers (node1, node2, node3):
+
+                                         +---- node1   each server has the VIP
+      client ----- router (FRR) ---------+---- node2   198.18.0.10 and runs a
+                                         +---- node3   small web service on it
+
+      The client sends every request to 198.18.0.10; the router decides which
+      server gets it. vipd on each server tells the router "send me traffic
+      for 198.18.0.10" only while that server's web service answers.
+EOF
+NODES=(); EXECS=(); LINKS=()
+while IFS=$'\t' read -r kind a b c d; do
+    case "$kind" in
+        node) NODES+=("$a") ;;
+        bind)
+            case "$(basename "$b")" in
+                vipd.toml | frr.conf) CONFIG[$a]="$b" ;;
+            esac
+            ;;
+        exec) EXECS+=("$a"$'\t'"$b") ;;
+        link) LINKS+=("$a $b $c $d") ;;
+    esac
+done < <(read_topology)
+[ ${#NODES[@]} -gt 0 ] || die "could not read $TOPOLOGY"
+SERVERS=()
+for node in "${NODES[@]}"; do
+    case "${CONFIG[$node]:-}" in *vipd.toml) SERVERS+=("$node") ;; esac
+done
+[ ${#SERVERS[@]} -eq 3 ] || die "expected three vipd nodes in $TOPOLOGY, found ${SERVERS[*]}"
 
 # Leftovers of a demo that was killed with SIGKILL: its own namespaces only.
-for ns in "$NS_R" "$NS_1" "$NS_2"; do
+for node in "${NODES[@]}"; do
+    ns="$PREFIX-$node"
     if ip netns list | awk '{print $1}' | grep -qxF -- "$ns"; then
         say "removing $ns left over from an earlier run"
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns del "$ns"
     fi
+    rm -rf -- "/etc/netns/$ns"
 done
+rm -rf -- "/var/run/frr/$PATHSPACE"
 
-for ns in "$NS_R" "$NS_1" "$NS_2"; do
+for node in "${NODES[@]}"; do
+    ns="$PREFIX-$node"
     ip netns add "$ns"
+    NAMESPACES+=("$ns")
     ip -n "$ns" link set lo up
 done
-for n in 1 2; do
-    ns="vipd-demo-node$n"
-    # One cable per node: "to-node$n" in the router, "eth0" in the node.
-    ip -n "$NS_R" link add "to-node$n" type veth peer name eth0 netns "$ns"
-    ip -n "$NS_R" addr add "10.255.$n.1/24" dev "to-node$n"
-    ip -n "$NS_R" addr add "fd00:255:$n::1/64" dev "to-node$n" nodad
-    ip -n "$NS_R" link set "to-node$n" up
-    ip -n "$ns" addr add "10.255.$n.2/24" dev eth0
-    ip -n "$ns" addr add "fd00:255:$n::2/64" dev eth0 nodad
-    ip -n "$ns" link set eth0 up
-    # The VIP itself lives on each node's loopback, so either node can answer it.
-    ip -n "$ns" addr add "$VIP4/32" dev lo
-    ip -n "$ns" addr add "$VIP6/128" dev lo nodad
+for link in "${LINKS[@]}"; do
+    read -r a a_if b b_if <<<"$link"
+    ip link add name "$a_if" netns "$PREFIX-$a" type veth peer name "$b_if" netns "$PREFIX-$b"
+    ip -n "$PREFIX-$a" link set "$a_if" up
+    ip -n "$PREFIX-$b" link set "$b_if" up
+    [ "$a" = "$ROUTER" ] && NODE_BEHIND[$a_if]="$b"
+    [ "$b" = "$ROUTER" ] && NODE_BEHIND[$b_if]="$a"
 done
-# Hash connections onto next hops by addresses and ports (default: addresses only).
-ip netns exec "$NS_R" sysctl -qw net.ipv4.fib_multipath_hash_policy=1
-ip netns exec "$NS_R" sysctl -qw net.ipv6.fib_multipath_hash_policy=1
-ok "namespaces $NS_R, $NS_1, $NS_2 are up"
+for entry in "${EXECS[@]}"; do
+    node="${entry%%$'\t'*}"
+    line="${entry#*$'\t'}"
+    ip netns exec "$PREFIX-$node" sh -c "$line" || die "exec on $node failed: $line"
+done
+# Each server's own /etc/vipd (as a container would have): `ip netns exec`
+# mounts /etc/netns/<namespace>/vipd over /etc/vipd, which must exist.
+if [ ! -d /etc/vipd ]; then
+    mkdir /etc/vipd
+    CREATED_ETC_VIPD=1
+fi
+for node in "${SERVERS[@]}"; do
+    mkdir -p "/etc/netns/$PREFIX-$node/vipd"
+done
+ok "namespaces: ${NAMESPACES[*]}"
 
-# --- 3. router ---------------------------------------------------------------
+# --- 3. router and servers ---------------------------------------------------
 
-section "3. Starting the router (BIRD, AS 65000)"
-say "It accepts BGP sessions from both nodes and installs what they announce"
-say "into its kernel routing table; 'merge paths' lets one route have several next hops."
-BIRD_SOCK="$WORK/bird.ctl"
-cat >"$WORK/bird.conf" <<EOF
-log "$WORK/bird.log" all;
-router id 10.255.0.1;
-
-protocol device { scan time 1; }
-
-# ECMP: equally good BGP routes are merged into one kernel route with several
-# next hops.
-protocol kernel kernel4 {
-    ipv4 { export all; };
-    merge paths on;
-}
-protocol kernel kernel6 {
-    ipv6 { export all; };
-    merge paths on;
-}
-
-template bgp vipd_node {
-    local as 65000;
-    neighbor as 65001;
-    passive on;               # the nodes connect to us
-    hold time 9;
-    error wait time 1, 5;     # accept a restarted node again right away
-    ipv4 { import all; export none; };
-    ipv6 { import all; export none; };
-}
-protocol bgp node1 from vipd_node { neighbor 10.255.1.2; source address 10.255.1.1; }
-protocol bgp node2 from vipd_node { neighbor 10.255.2.2; source address 10.255.2.1; }
-EOF
-bird -p -c "$WORK/bird.conf" || die "BIRD refused the generated configuration"
-ip netns exec "$NS_R" bird -f -c "$WORK/bird.conf" -s "$BIRD_SOCK" >"$WORK/bird.out" 2>&1 &
-BIRD_PID=$!
-for _ in $(seq 1 50); do
-    [ -S "$BIRD_SOCK" ] && birdc -s "$BIRD_SOCK" show status >/dev/null 2>&1 && break
-    kill -0 "$BIRD_PID" 2>/dev/null || die "BIRD exited: $(cat "$WORK/bird.out")"
+section "3. Starting the router (FRR) and, on each server, the web service and vipd"
+NS_R="$PREFIX-$ROUTER"
+vtysh_r() { ip netns exec "$NS_R" vtysh -N "$PATHSPACE" "$@"; }
+FRR_RUN="/var/run/frr/$PATHSPACE"
+mkdir -p "$FRR_RUN"
+chown frr:frr "$FRR_RUN"
+frr_args=(-N "$PATHSPACE" -u frr -g frr -P 0 --log stdout --log-level informational)
+spawn ZEBRA_PID "$WORK/router-zebra.log" ip netns exec "$NS_R" /usr/lib/frr/zebra "${frr_args[@]}"
+for _ in $(seq 1 100); do
+    [ -S "$FRR_RUN/zserv.api" ] && [ -S "$FRR_RUN/zebra.vty" ] && break
+    kill -0 "$ZEBRA_PID" 2>/dev/null || die "zebra exited"
     sleep 0.1
 done
-[ -S "$BIRD_SOCK" ] || die "BIRD did not open its control socket"
-ok "BIRD running (pid $BIRD_PID), control socket $BIRD_SOCK"
+spawn BGPD_PID "$WORK/router-bgpd.log" ip netns exec "$NS_R" /usr/lib/frr/bgpd "${frr_args[@]}"
+for _ in $(seq 1 100); do
+    [ -S "$FRR_RUN/bgpd.vty" ] && vtysh_r -c "show bgp summary" >/dev/null 2>&1 && break
+    kill -0 "$BGPD_PID" 2>/dev/null || die "bgpd exited"
+    sleep 0.1
+done
+vtysh_r -f "${CONFIG[$ROUTER]}" >"$WORK/vtysh.out" 2>&1 || die "FRR refused ${CONFIG[$ROUTER]}: $(cat "$WORK/vtysh.out")"
+ok "FRR (zebra + bgpd) runs with ${CONFIG[$ROUTER]#"$REPO"/}"
+say "Its 'maximum-paths 8' lets it use up to 8 servers for one address at once (ECMP)."
 
-# --- 4. nodes ----------------------------------------------------------------
-
-write_node_config() {
-    local n="$1"
-    cat >"$WORK/node$n.toml" <<EOF
-# vipd on node $n: one upstream router, one anycast VIP in each family.
-[speaker]
-asn = 65001
-router_id = "10.255.$n.2"
-hold_time = 9
-connect_retry = 1
-connect_retry_max = 2
-
-[[peer]]
-name = "router"
-address = "10.255.$n.1"
-remote_asn = 65000
-local_address = "10.255.$n.2"
-# IPv6 VIPs travel over this IPv4 session with an IPv6 next hop.
-next_hop_ipv6 = "fd00:255:$n::2"
-
-[[vip]]
-prefix = "$VIP4/32"
-communities = ["65000:100"]
-
-[[vip]]
-prefix = "$VIP6/128"
-communities = ["65000:100"]
-EOF
-}
-
-start_node() {
-    local n="$1"
-    NO_COLOR=1 ip netns exec "vipd-demo-node$n" "$VIPD" run --config "$WORK/node$n.toml" --control-socket "$WORK/node$n.sock" \
-        >>"$WORK/node$n.log" 2>&1 &
-    local pid=$!
-    if [ "$n" = 1 ]; then NODE1_PID=$pid; else NODE2_PID=$pid; fi
-}
-
-# Prints the number of next hops the router's kernel has for a VIP (0 = no route).
-next_hops() {
-    local family="$1" vip="$2"
-    ip -n "$NS_R" "$family" route show "$vip" | grep -c ' via ' || true
-}
-
-# Waits until the router has `want` next hops for both VIPs; prints the wait in ms.
-wait_next_hops() {
-    local want="$1" start="$2" deadline=$(($(date +%s) + 15))
-    while [ "$(next_hops -4 "$VIP4")" != "$want" ] || [ "$(next_hops -6 "$VIP6")" != "$want" ]; do
-        [ "$(date +%s)" -lt "$deadline" ] || die "the router still does not have $want next hop(s) after 15 s"
+HTTP_SERVICE="$REPO/configs/anycast-ecmp/http-service.py"
+start_http() {
+    local node="$1" log="$WORK/$1-http.log" pid=""
+    : >"$log"
+    spawn pid "$log" ip netns exec "$PREFIX-$node" "$PY" -u "$HTTP_SERVICE" --name "$node" \
+        --pidfile /etc/vipd/http-service.pid "$VIP4" "$VIP6"
+    HTTP_PID[$node]="$pid"
+    for _ in $(seq 1 100); do
+        grep -q '^listening' "$log" && return 0
+        kill -0 "$pid" 2>/dev/null || die "the web service on $node exited: $(cat "$log")"
         sleep 0.05
+    done
+    die "the web service on $node did not start"
+}
+for node in "${SERVERS[@]}"; do
+    start_http "$node"
+    spawn pid "$WORK/$node.log" env NO_COLOR=1 ip netns exec "$PREFIX-$node" "$VIPD" run \
+        --config "${CONFIG[$node]}" --control-socket "$WORK/$node.sock"
+done
+ok "web service and vipd running on ${SERVERS[*]}"
+say "Each vipd checks its web service every 200 ms (configs/anycast-ecmp/nodeN/vipd.toml)."
+
+# --- helpers on the router's forwarding table ---------------------------------
+
+# The servers the router sends traffic for address $2 (family $1: -4/-6) to.
+servers_for() {
+    local family="$1" vip="$2"
+    ip -n "$NS_R" "$family" route show exact "$vip" | { grep -o 'dev [^ ]*' || true; } |
+        awk '{print $2}' | while read -r dev; do echo "${NODE_BEHIND[$dev]:-?}"; done | sort | xargs echo
+}
+
+# Waits until the router sends both VIPs to exactly the servers in $1
+# ("node1 node3"); prints the wait in ms since $2 (a now_ms value).
+wait_servers() {
+    local want="$1" start="$2" deadline=$(($(date +%s) + 20))
+    while [ "$(servers_for -4 "$VIP4")" != "$want" ] || [ "$(servers_for -6 "$VIP6")" != "$want" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] ||
+            die "after 20 s the router sends $VIP4 to '$(servers_for -4 "$VIP4")', not '$want'"
+        sleep 0.02
     done
     echo $(($(now_ms) - start))
 }
 
-show_kernel_routes() {
-    say "The router's kernel routing table (what actually forwards packets):"
-    {
-        echo "\$ ip -n $NS_R route show $VIP4"
-        ip -n "$NS_R" -4 route show "$VIP4"
-        echo "\$ ip -n $NS_R -6 route show $VIP6"
-        ip -n "$NS_R" -6 route show "$VIP6"
-    } | indent
+show_router_routes() {
+    local servers
+    servers="$(servers_for -4 "$VIP4")"
+    local count
+    count="$(wc -w <<<"$servers")"
+    ok "The router now sends VIP traffic to $count server(s): ${servers// /, }"
+    say "(its kernel routing table, which forwards the packets:)"
+    ip -n "$NS_R" -4 route show exact "$VIP4" | indent
 }
 
-# Where would the router send 8 TCP connections (source ports 40001..40008) to
-# port 80 of the VIP? Asks the kernel; the router hashes on ports too (see
-# fib_multipath_hash_policy above), so different connections take different nodes.
-show_flows() {
-    local line="" port via
-    say "Where the router would send 8 TCP connections to $VIP4:80 (by source port):"
-    for port in $(seq 40001 40008); do
-        via="$(ip -n "$NS_R" route get "$VIP4" ipproto tcp sport "$port" dport 80 |
-            sed -n 's/.* via 10\.255\.\([12]\)\.2 .*/node \1/p')"
-        line+="$(printf '%s -> %-8s' "$port" "${via:-?}")"
-        if [ "$port" = 40004 ] || [ "$port" = 40008 ]; then
-            printf '      %s\n' "$line"
-            line=""
-        fi
-    done
+# --- client traffic -----------------------------------------------------------
+
+cat >"$WORK/client.py" <<'EOF'
+# Sends RATE requests/s to http://VIP/, each on a new connection, and appends
+# one line per request to LOG: "<start> <end> ok <server>" or
+# "<start> <end> fail <reason>" (times in seconds since the epoch).
+import socket, sys, threading, time
+vip, rate, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out = open(log, "a", buffering=1)
+lock = threading.Lock()
+def request():
+    start = time.time()
+    try:
+        with socket.create_connection((vip, 80), timeout=1) as s:
+            s.settimeout(1)
+            s.sendall(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].split()
+        if len(status) > 1 and status[1] == b"200":
+            result = "ok " + body.decode(errors="replace").strip()
+        else:
+            result = "fail bad-response"
+    except ConnectionRefusedError:
+        result = "fail connection-refused"
+    except ConnectionResetError:
+        result = "fail connection-reset"
+    except socket.timeout:
+        result = "fail timeout"
+    except OSError as e:
+        result = "fail " + type(e).__name__
+    with lock:
+        out.write(f"{start:.3f} {time.time():.3f} {result}\n")
+due = time.time()
+while True:
+    due += 1 / rate
+    threading.Thread(target=request, daemon=True).start()
+    time.sleep(max(0, due - time.time()))
+EOF
+CLIENT_LOG="$WORK/client-requests.log"
+
+# Counts the client's requests that started in [$1, $2) (ms; $2 empty: until
+# now): "OK FAILED per-server", e.g. "57 0 node1:19 node2:19 node3:19".
+traffic() {
+    local from="$1" to="${2:-99999999999999}"
+    local window
+    window="$(awk -v from="$from" -v to="$to" '{ t = $1 * 1000 } t >= from && t < to' "$CLIENT_LOG")"
+    local counts
+    counts="$(awk '$3 == "ok" { ok++ } $3 == "fail" { failed++ } END { printf "%d %d", ok, failed }' <<<"$window")"
+    local servers
+    servers="$(awk '$3 == "ok" { print $4 }' <<<"$window" | sort | uniq -c | awk '{ printf " %s:%s", $2, $1 }')"
+    echo "$counts$servers"
 }
 
-# BIRD's BGP sessions, one line each.
-show_sessions() {
-    birdc -s "$BIRD_SOCK" show protocols | awk 'NR > 1 && ($1 == "Name" || $1 ~ /^node/)' | indent
+# One line of running totals.
+traffic_line() {
+    local ok failed rest
+    read -r ok failed rest <<<"$(traffic 0)"
+    say "Client so far: $ok OK, $failed failed   (answered by: ${rest:-nobody yet})"
 }
 
-# vipd's log lines without the timestamp and module path.
-strip_log() {
-    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9T:.-]*Z *//' -e 's/ vipd::[a-z_:]*: / /'
+# The failed requests that started in [$1, $2), each with its time after $1.
+failures_between() {
+    awk -v from="$1" -v to="$2" '
+        { t = $1 * 1000 }
+        t >= from && t < to && $3 == "fail" { printf "+%d ms: %s\n", t - from, $4 }' "$CLIENT_LOG"
 }
 
-section "4. Starting two vipd nodes that announce the same VIP"
-say "Each node has the VIP on its loopback and tells the router over BGP:"
-say "\"send traffic for $VIP4 and $VIP6 to me\". Node 1's config:"
-write_node_config 1
-write_node_config 2
-grep -v '^#' "$WORK/node1.toml" | sed '/^$/d' | indent
-say "'vipd check' validates it and says what it will do:"
-"$VIPD" check --config "$WORK/node1.toml" | indent
+# --- 4. announced ------------------------------------------------------------
 
+section "4. vipd announces the VIP once each web service answers"
 start=$(now_ms)
-start_node 1
-start_node 2
-deadline=$(($(date +%s) + 20))
-for n in 1 2; do
-    until grep -q 'session established' "$WORK/node$n.log"; do
-        pid=$NODE1_PID; [ "$n" = 2 ] && pid=$NODE2_PID
-        kill -0 "$pid" 2>/dev/null || die "vipd on node $n exited"
-        [ "$(date +%s)" -lt "$deadline" ] || die "node $n: no BGP session with the router after 20 s"
-        sleep 0.1
-    done
-done
-ok "Both BGP sessions are up ($(($(now_ms) - start)) ms). From node 1's log:"
-grep -m1 'session established' "$WORK/node1.log" | strip_log | indent
-say "BIRD's view of its two BGP sessions:"
-show_sessions
-wait_next_hops 2 "$start" >/dev/null
+took=$(wait_servers "node1 node2 node3" "$start")
+say "All three servers announced $VIP4 and $VIP6 over BGP ($took ms after vipd started)."
+show_router_routes
+say "The router picks a server for each new connection by hashing its addresses and"
+say "ports, so different connections go to different servers."
 
-# --- 5. ECMP -----------------------------------------------------------------
+section "5. The client starts sending $RATE requests per second to http://$VIP4/"
+spawn CLIENT_PID "$WORK/client.log" ip netns exec "$PREFIX-$CLIENT" "$PY" -u "$WORK/client.py" \
+    "$VIP4" "$RATE" "$CLIENT_LOG"
+sleep 3
+traffic_line
 
-section "5. The router now has two next hops for the VIP (ECMP)"
-say "BIRD received the VIP from both nodes (one line per node; '*' marks the one BIRD"
-say "calls best, but both are equally good and both go into the kernel):"
-birdc -s "$BIRD_SOCK" show route for "$VIP4" all | sed '1d' | indent
-show_kernel_routes
-say "Two 'nexthop via' lines: the router spreads connections to the VIP over both nodes."
-show_flows
+# --- 6. failure ----------------------------------------------------------------
 
-# --- 6. failure --------------------------------------------------------------
+section "6. Breaking node1: its web service is killed (as if it crashed)"
+say "vipd on node1 notices the dead service and tells the router to stop sending"
+say "traffic for the VIP to node1 (a BGP 'withdraw'). Requests that reach node1 before"
+say "the router has heard it fail: they are counted below."
+kill_at=$(now_ms)
+# (wait: reaps it quietly, without bash's "Killed" job notice)
+{ kill -KILL "${HTTP_PID[node1]}" && wait "${HTTP_PID[node1]}"; } 2>/dev/null || true
+gone=$(wait_servers "node2 node3" "$kill_at")
+ok "node1 left the router's table $gone ms after its web service died."
+sleep 1
+end=$(now_ms)
+read -r window_ok window_failed _ <<<"$(traffic "$kill_at" "$end")"
+say "Requests sent in that second: $window_ok OK, $window_failed failed."
+if [ "$window_failed" -gt 0 ]; then
+    say "The failed ones (time after the kill):"
+    failures_between "$kill_at" "$end" | indent
+fi
+say "From node1's vipd log:"
+{ grep -m 3 -E 'check.*(down|failed)|withdraw' "$WORK/node1.log" || true; } |
+    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9T:.-]*Z *//' -e 's/ vipd::[a-z_:]*: / /' |
+    cut -c1-150 | indent
+show_router_routes
+traffic_line
 
-section "6. Stopping node 1 (SIGTERM, as 'systemctl stop' would)"
-say "On SIGTERM vipd withdraws its VIPs and closes the session; the router removes node 1."
-start=$(now_ms)
-kill -TERM "$NODE1_PID"
-wait "$NODE1_PID" || die "vipd on node 1 exited with status $? on SIGTERM"
-NODE1_PID=""
-took=$(wait_next_hops 1 "$start")
-ok "The router is down to one next hop $took ms after the SIGTERM. Node 1's last log lines:"
-grep -E 'shutting down|session closed' "$WORK/node1.log" | strip_log | indent
-say "BIRD's view of its two BGP sessions (node 1 closed it with a reason):"
-show_sessions
-birdc -s "$BIRD_SOCK" show route for "$VIP4" | sed '1d' | indent
-show_kernel_routes
-say "Only node 2 is left, so every connection goes to node 2; nobody waited for a"
-say "BGP timer to expire."
-show_flows
+# --- 7. recovery ---------------------------------------------------------------
 
-# --- 7. recovery -------------------------------------------------------------
+section "7. Repairing node1: its web service starts again"
+say "vipd wants 2 good checks in a row (rise = 2, one every 200 ms) before it tells"
+say "the router that node1 can take traffic again."
+back_at=$(now_ms)
+start_http node1
+took=$(wait_servers "node1 node2 node3" "$back_at")
+ok "node1 is back in the router's table $took ms after its web service started."
+show_router_routes
+sleep 1
+traffic_line
 
-section "7. Starting node 1 again"
-start=$(now_ms)
-start_node 1
-took=$(wait_next_hops 2 "$start")
-ok "The router has two next hops again $took ms after node 1 started:"
-birdc -s "$BIRD_SOCK" show route for "$VIP4" | sed '1d' | indent
-show_kernel_routes
-show_flows
+# --- 8. drain ------------------------------------------------------------------
+
+section "8. Maintenance on node2: 'vipd drain' takes it out gently"
+say "A drain first asks the router to prefer the other servers (BGP GRACEFUL_SHUTDOWN),"
+say "while node2 keeps answering; after the drain time (${DRAIN_TIME_S} s) vipd withdraws the VIP."
+say "New connections go elsewhere at once, and nothing is refused along the way."
+drain_at=$(now_ms)
+"$VIPD" drain --all --socket "$WORK/node2.sock" | indent
+took=$(wait_servers "node1 node3" "$drain_at")
+ok "The router stopped sending new connections to node2 $took ms after the drain."
+sleep $((DRAIN_TIME_S + 1))
+end=$(now_ms)
+show_router_routes
+read -r drain_ok drain_failed _ <<<"$(traffic "$drain_at" "$end")"
+if [ "$drain_failed" -eq 0 ]; then
+    ok "Drained node2 with 0 failed requests ($drain_ok requests sent during the drain)."
+else
+    printf '   %sDrained node2 with %d failed requests (of %d):%s\n' \
+        "$RED" "$drain_failed" "$((drain_ok + drain_failed))" "$RESET"
+    failures_between "$drain_at" "$end" | indent
+fi
+say "Maintenance done: 'vipd undrain' puts node2 back."
+undrain_at=$(now_ms)
+"$VIPD" undrain --all --socket "$WORK/node2.sock" | indent
+took=$(wait_servers "node1 node2 node3" "$undrain_at")
+ok "node2 is back in the router's table $took ms after the undrain."
+
+# --- done ----------------------------------------------------------------------
 
 section "Done"
-say "Logs were in $WORK (removed now). Cleaning up: processes, namespaces, temp dir."
+stop_pid "$CLIENT_PID"
+read -r total_ok total_failed rest <<<"$(traffic 0)"
+say "The client sent $((total_ok + total_failed)) requests: $total_ok OK, $total_failed failed:"
+say "  $window_failed while node1's dead service was still in the router's table (step 6),"
+say "  $drain_failed during the drain (step 8), $((total_failed - window_failed - drain_failed)) at any other time."
+say "Answered by: $rest"

@@ -20,21 +20,32 @@
 //! - `tools/`: the recorder that captured `src/bgp/wire/testdata/*.hex`.
 
 mod anycast;
+mod chaos_lab;
 mod clab;
 mod failover_measure;
 mod harness;
 mod interop;
+mod security_lab;
 
 mod announce_matrix;
 mod bfd_router_notices_a_frozen_or_cut_off_node;
+mod bfd_vipd_frozen_or_cut_off_node_leaves_the_router_before_the_hold_timer;
+mod chaos_health_flap;
+mod chaos_link_flaps;
+mod chaos_loss_delay;
+mod chaos_router_refuses_connections;
+mod chaos_vipd_kill9_and_router_restart;
 mod collision_both_connect;
 mod config_check;
 mod conformance;
 mod control_node;
 mod control_sd_notify_ready_after_sockets_bound;
 mod control_status_shows_bird_sessions_and_vips;
+mod docs_router_snippets_load;
 mod failover_benchmark_measures_a_vipd_failover;
+mod graceful_restart_keeps_routes_across_a_vipd_restart;
 mod harness_routers_peer_with_each_other;
+mod health_dns_grpc_and_lease_checks_withdraw_at_the_router;
 mod health_hung_exec_check_is_killed_at_its_timeout;
 mod health_killed_service_leaves_ecmp_and_rejoins;
 mod health_maintenance_file_drains_without_a_failed_request;
@@ -47,8 +58,16 @@ mod ospf_withdrawal_leaves_the_router_within_a_second;
 mod ospf_wrong_authentication_never_forms_an_adjacency;
 mod reload_applies_changes_without_resetting_bird_sessions;
 mod router_restart_reconnects;
+mod security_gtsm_refuses_a_peer_two_hops_away;
+mod security_tcp_ao_needs_kernel_support;
+mod security_tcp_md5_with_bird_and_frr;
 mod shutdown_withdraws;
 mod silent_router_hold_timer;
+mod topology_demo_runs_anycast_ecmp_end_to_end;
+mod topology_dual_homed_loses_no_vip_when_a_router_fails;
+mod topology_files_are_tested_and_built_like_ci;
+mod topology_ibgp_rr_reflects_every_node_to_every_client;
+mod topology_ipv6_only_carries_ipv4_vips_over_ipv6_next_hops;
 mod vip_address_on_interface;
 
 use std::net::IpAddr;

@@ -4,8 +4,8 @@
 //!
 //! 1. Deploy `containerlab/ospf.clab.yml` with the default LSA types; wait
 //!    for vipd-a's own VIPs on FRR and BIRD.
-//! 2. Shut vipd-a down: `run` returns within a generous bound (the daemon
-//!    promises to exit within a second; the time is printed).
+//! 2. SIGTERM vipd-a: the process exits cleanly within a generous bound
+//!    (the daemon promises to exit within a second; the time is printed).
 //! 3. Neither router has vipd-a's own VIPs; the shared VIP is reached only
 //!    through vipd-b; neither router holds an LSA from vipd-a any more
 //!    (flushed, not left to age out), and vipd-a is no longer a Full neighbor.
@@ -53,15 +53,28 @@ fn shutdown_flushes_every_lsa_and_routers_drop_the_node_at_once() {
         }
     }
     let stopped = Instant::now();
-    let took = lab.vipd(VIPD_A).stop().unwrap_or_else(|e| panic!("{e}"));
+    let (status, took) = lab
+        .vipd_mut(VIPD_A)
+        .terminate()
+        .unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "vipd-a's OSPF returned {:.0} ms after shutdown",
+        "vipd-a exited {:.0} ms after SIGTERM ({status})",
         took.as_secs_f64() * 1e3
     );
+    assert!(status.success(), "vipd-a exited with {status}");
     assert!(
         took <= STOP_BOUND,
         "shutdown took {took:?} (bound {STOP_BOUND:?})"
     );
+    let log = lab.vipd(VIPD_A).log();
+    for version in ["OSPFv2", "OSPFv3"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("OSPF: flushing every LSA vipd originated")
+                    && l.contains(version)),
+            "vipd-a did not log its {version} flush at shutdown"
+        );
+    }
 
     let mut report = Vec::new();
     for router in ["frr", "bird"] {

@@ -1,7 +1,8 @@
 //! vipd originates its VIPs into OSPF towards FRR and BIRD, over OSPFv2 and
 //! OSPFv3, on point-to-point and broadcast links, as AS-external or as
 //! stub/intra-area LSAs; two vipd nodes give the routers ECMP; neither
-//! router ever routes transit traffic through vipd.
+//! router ever routes transit traffic through vipd. Both vipd nodes run as
+//! `vipd run` processes with their `[ospf]` configs.
 //!
 //! ```text
 //!   frr ==eth1 p2p (MD5)== vipd-a ==eth2 p2p (HMAC-SHA-256)== bird
@@ -9,15 +10,19 @@
 //!   frr ==eth3 cost 1000======================================= bird
 //! ```
 //!
-//! 1. Deploy `containerlab/ospf.clab.yml`; start vipd-a and vipd-b (OSPF
-//!    in-process) with every VIP healthy.
+//! 1. Deploy `containerlab/ospf.clab.yml`; start vipd-a and vipd-b (`vipd
+//!    run`, every health check passing).
 //! 2. Both routers reach Full with both vipd nodes, in OSPFv2 and OSPFv3.
 //! 3. Each router has vipd-a's own VIP via vipd-a's address on its link,
 //!    vipd-b's via vipd-b's (the matrix: router x version x p2p/broadcast),
 //!    and the shared VIP via both (ECMP).
 //! 4. FRR reaches BIRD's loopback over eth3 (cost 1000), not over a vipd
 //!    node (10 + 10): vipd's Router-LSA carries MaxLinkMetric on its links
-//!    to routers (RFC 6987), as each router stored it.
+//!    to routers (RFC 6987), as each router stored it, and (OSPFv2) the
+//!    H-bit (RFC 8770), as FRR stored it (BIRD's CLI does not show flags).
+//! 5. `vipd status --json` on each node shows its neighbors Full in both
+//!    versions, the LSAs it originated, and no packet dropped for
+//!    authentication.
 //!
 //! Run with the configs' default (`vip_lsa` unset: AS-external LSAs in
 //! OSPFv2, Intra-Area-Prefix-LSAs in OSPFv3), with `"external"` (OSPFv3 too)
@@ -28,7 +33,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use vipd::config::OspfVipLsa;
+use serde_json::Value;
 
 use crate::harness::ospf::{Ospf, OspfLab, OspfRouter};
 use crate::harness::wait_until;
@@ -81,14 +86,30 @@ fn link_local(lab: &OspfLab, node: &str, iface: &str) -> IpAddr {
         .unwrap_or_else(|| panic!("no link-local address on {node} {iface}: {}", out.stdout))
 }
 
-/// Deploys the topology with `vip_lsa` on both vipd nodes and starts them.
-pub fn deploy(vip_lsa: Option<OspfVipLsa>) -> OspfLab {
-    let mut lab = OspfLab::up("ospf");
-    for node in [VIPD_A, VIPD_B] {
-        let v = lab.vipd(node);
-        v.config.vip_lsa = vip_lsa;
-        v.start();
+/// `[ospf] vip_lsa` on both vipd nodes: the configs' default (unset),
+/// `"external"` or `"stub"`.
+pub fn with_vip_lsa(vip_lsa: Option<&str>) -> impl Fn(&str, &str) -> String {
+    move |node, text| match vip_lsa {
+        None => text.to_string(),
+        Some(mode) => {
+            let edited = text.replacen(
+                "\n[ospf]\n",
+                &format!("\n[ospf]\nvip_lsa = \"{mode}\"\n"),
+                1,
+            );
+            assert_ne!(
+                edited, text,
+                "{node}'s vipd.toml has no `[ospf]` line to add vip_lsa to"
+            );
+            edited
+        }
     }
+}
+
+/// Deploys the topology with `vip_lsa` on both vipd nodes and starts them.
+pub fn deploy(vip_lsa: Option<&str>) -> OspfLab {
+    let mut lab = OspfLab::up_with("ospf", with_vip_lsa(vip_lsa));
+    lab.start_vipds();
     lab
 }
 
@@ -142,20 +163,22 @@ fn vips_reach_frr_and_bird_with_the_default_lsa_types() {
 
 #[test]
 fn vips_reach_frr_and_bird_as_external_lsas_in_both_versions() {
-    vips_reach_both_routers(Some(OspfVipLsa::External));
+    vips_reach_both_routers(Some("external"));
 }
 
 #[test]
 fn vips_reach_frr_and_bird_as_stub_links_and_intra_area_prefixes() {
-    vips_reach_both_routers(Some(OspfVipLsa::Stub));
+    vips_reach_both_routers(Some("stub"));
 }
 
-fn vips_reach_both_routers(vip_lsa: Option<OspfVipLsa>) {
+fn vips_reach_both_routers(vip_lsa: Option<&str>) {
     let lab = deploy(vip_lsa);
-    let mode = match vip_lsa {
-        None => "default",
-        Some(OspfVipLsa::External) => "external",
-        Some(OspfVipLsa::Stub) => "stub",
+    // What each version originates VIPs as (the defaults: external in
+    // OSPFv2, stub/intra-area in OSPFv3).
+    let mode = |v: Ospf| match (vip_lsa, v) {
+        (Some(m), _) => m,
+        (None, Ospf::V2) => "external",
+        (None, Ospf::V3) => "stub",
     };
     wait_full(&lab);
     let mut matrix = Vec::new();
@@ -180,8 +203,9 @@ fn vips_reach_both_routers(vip_lsa: Option<OspfVipLsa>) {
                 wait_until(CONVERGE, || has_route(r, net(prefix), &want))
                     .unwrap_or_else(|e| panic!("{vip_lsa:?}: {e}{}", r.describe(net(prefix))));
                 matrix.push(format!(
-                    "{:5} {v} {link:14} {mode}: {prefix} via {want:?}",
-                    r.kind().to_string()
+                    "{:5} {v} {link:14} {:8}: {prefix} via {want:?}",
+                    r.kind().to_string(),
+                    mode(v)
                 ));
             }
         }
@@ -215,6 +239,69 @@ fn vips_reach_both_routers(vip_lsa: Option<OspfVipLsa>) {
                     r.kind()
                 );
             }
+        }
+        // RFC 8770: the host bit, as the router stored vipd's Router-LSA.
+        for rid in [VIPD_A_RID, VIPD_B_RID] {
+            let Some(flags) = r
+                .router_lsa_flags(rid.parse().unwrap())
+                .unwrap_or_else(|e| panic!("{e}"))
+            else {
+                continue;
+            };
+            println!(
+                "{} OSPFv2: Router-LSA of {rid} flags {flags:02x?}",
+                r.kind()
+            );
+            assert!(
+                !flags.is_empty() && flags.iter().all(|f| f & 0x80 != 0),
+                "{} OSPFv2: {rid}'s Router-LSA lacks the H-bit (RFC 8770): flags {flags:02x?}",
+                r.kind()
+            );
+            if mode(Ospf::V2) == "external" {
+                assert!(
+                    flags.iter().all(|f| f & 0x02 != 0),
+                    "{} OSPFv2: {rid} originates AS-external LSAs without the E-bit: {flags:02x?}",
+                    r.kind()
+                );
+            }
+        }
+    }
+    assert!(
+        lab.router("frr")
+            .router_lsa_flags(VIPD_A_RID.parse().unwrap())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some(),
+        "the H-bit must be checked on at least one router"
+    );
+
+    // vipd's own view, through its control socket.
+    for node in [VIPD_A, VIPD_B] {
+        let status = lab.ospf_status(node).unwrap_or_else(|e| panic!("{e}"));
+        let versions: Vec<&str> = status
+            .iter()
+            .filter_map(|o| o.get("version").and_then(Value::as_str))
+            .collect();
+        assert_eq!(versions, ["OSPFv2", "OSPFv3"], "{node}: {status:?}");
+        for o in &status {
+            let full = o
+                .get("neighbors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|n| n.get("state").and_then(Value::as_str) == Some("Full"))
+                .count();
+            let originated = o.get("originated").and_then(Value::as_u64).unwrap_or(0);
+            let auth_drops = o
+                .pointer("/dropped/authentication")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            println!(
+                "{node} `vipd status`: {} {full} neighbors Full, {originated} LSAs originated, dropped {}",
+                o["version"], o["dropped"]
+            );
+            assert_eq!(full, 2, "{node}: both routers Full in vipd's status: {o}");
+            assert!(originated >= 1, "{node} originated nothing: {o}");
+            assert_eq!(auth_drops, 0, "{node}: the right keys never fail: {o}");
         }
     }
 }

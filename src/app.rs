@@ -48,6 +48,9 @@ pub enum RunError {
     },
     #[error("cannot put the VIP addresses in place: {0}")]
     Address(#[from] AddressError),
+    /// A peer has `tcp_ao` keys this kernel cannot use.
+    #[error("{0}")]
+    TcpAo(String),
 }
 
 /// Requests from the control socket and from signals.
@@ -62,6 +65,14 @@ pub enum ControlRequest {
     },
     /// Re-read the config file and apply the difference.
     Reload(oneshot::Sender<Result<ReloadReport, ConfigErrors>>),
+    /// Renew lease check `name` for `ttl` (its own ttl when `None`), or
+    /// release it; the answer is the ttl granted.
+    Lease {
+        name: String,
+        ttl: Option<Duration>,
+        release: bool,
+        reply: oneshot::Sender<Result<Duration, String>>,
+    },
 }
 
 /// Everything `vipd status` shows.
@@ -70,6 +81,9 @@ pub struct StatusReport {
     pub peers: Vec<PeerStatus>,
     pub vips: Vec<VipStatus>,
     pub checks: health::StatusMap,
+    /// Each running OSPF instance (none without `[ospf]`).
+    #[cfg(feature = "ospf")]
+    pub ospf: Vec<crate::ospf::OspfStatus>,
 }
 
 /// What a reload changed, one line per change.
@@ -87,10 +101,35 @@ pub struct RunOptions {
     pub control: Option<mpsc::Receiver<ControlRequest>>,
 }
 
+/// How vipd is told to stop: a reason alone (`String`) is a normal stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shutdown {
+    /// Logged, and sent to the peers in the Cease NOTIFICATION (RFC 9003).
+    pub reason: String,
+    /// Stop for a restart (SIGUSR2): with `graceful_restart_time` set, close
+    /// the sessions of peers that support Graceful Restart without a
+    /// NOTIFICATION and withdraw nothing, so they keep vipd's routes
+    /// (RFC 4724) until it is back; leave the VIP addresses in place.
+    pub for_restart: bool,
+}
+
+impl From<String> for Shutdown {
+    fn from(reason: String) -> Shutdown {
+        Shutdown {
+            reason,
+            for_restart: false,
+        }
+    }
+}
+
 /// Run vipd with `config` until `shutdown` resolves with a reason; then
 /// withdraw every VIP (draining first when `shutdown_drain` is set), close
-/// every session with Cease/Administrative Shutdown, and return.
-pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Result<(), RunError> {
+/// every session with Cease/Administrative Shutdown, and return. A
+/// [`Shutdown`] `for_restart` keeps the routes at the routers instead.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = impl Into<Shutdown>>,
+) -> Result<(), RunError> {
     run_with(config, RunOptions::default(), shutdown).await
 }
 
@@ -98,7 +137,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = String>) -> Resu
 pub async fn run_with(
     config: Config,
     options: RunOptions,
-    shutdown: impl Future<Output = String>,
+    shutdown: impl Future<Output = impl Into<Shutdown>>,
 ) -> Result<(), RunError> {
     let mut daemon = Daemon::start(config, options.config_path).await?;
     let mut control = options.control;
@@ -109,7 +148,12 @@ pub async fn run_with(
             Some(request) = recv(&mut control) => daemon.serve(request).await,
         }
     };
-    daemon.stop(reason).await;
+    let shutdown: Shutdown = reason.into();
+    if shutdown.for_restart {
+        daemon.stop_for_restart(shutdown.reason).await;
+    } else {
+        daemon.stop(shutdown.reason).await;
+    }
     Ok(())
 }
 
@@ -148,10 +192,16 @@ struct Daemon {
     ready: watch::Receiver<bool>,
     /// The OSPF originator, when `[ospf]` is configured.
     ospf: Option<JoinHandle<()>>,
+    /// What the OSPF instances publish for `vipd status`.
+    #[cfg(feature = "ospf")]
+    ospf_status: watch::Receiver<Vec<crate::ospf::OspfStatus>>,
 }
 
 impl Daemon {
     async fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, RunError> {
+        // Before anything starts: a keyed session the kernel cannot key
+        // would never come up, and say nothing about why.
+        check_tcp_ao(&config.peers).map_err(RunError::TcpAo)?;
         // Addresses first: a VIP is never announced before this node accepts
         // packets for it.
         let mut addresses = None;
@@ -211,11 +261,14 @@ impl Daemon {
 
         // OSPF originates the same desired set as the BGP peers.
         #[cfg(feature = "ospf")]
+        let (ospf_status_tx, ospf_status) = watch::channel(Vec::new());
+        #[cfg(feature = "ospf")]
         let ospf = config.ospf.clone().map(|ospf_config| {
             let desired = originator.subscribe();
             let stop = stop_tx.subscribe();
+            let status = ospf_status_tx.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::ospf::run(ospf_config, desired, stop).await {
+                if let Err(e) = crate::ospf::run(ospf_config, desired, stop, status).await {
                     tracing::error!(error = %e, "OSPF stopped");
                 }
             })
@@ -239,6 +292,8 @@ impl Daemon {
             addresses,
             ready,
             ospf,
+            #[cfg(feature = "ospf")]
+            ospf_status,
         };
         for p in daemon.config.peers.clone() {
             daemon.start_peer(p);
@@ -259,13 +314,13 @@ impl Daemon {
         if let Some((socket, addr)) = &self.listener_keys
             && let Err(e) = set_listener_key(socket, *addr, &p)
         {
-            warn!(peer = %p.address, error = %e, "cannot set the TCP-MD5 key on the listener");
+            warn!(peer = %p.address, error = %e, "cannot set the session keys on the listener");
         }
         let (stop, stop_rx) = watch::channel(None);
         let handle = peer::spawn(
             p.clone(),
             &self.config.speaker,
-            self.originator.subscribe(),
+            self.originator.reader(),
             self.ready.clone(),
             stop_rx,
         );
@@ -291,12 +346,21 @@ impl Daemon {
         cease: CeaseSubcode,
     ) -> Option<JoinHandle<()>> {
         let running = self.peers.remove(&key)?;
+        // Its TCP-AO keys leave the listener with it: a reload may give the
+        // peer other keys, or TCP-MD5, which Linux refuses next to AO keys.
+        if let Some((socket, addr)) = &self.listener_keys
+            && !running.config.tcp_ao.is_empty()
+        {
+            let peer = listener_peer(*addr, running.config.address);
+            let _ = crate::bgp::sockopt::del_tcp_ao(socket, peer, &running.config.tcp_ao);
+        }
         if let Ok(mut map) = self.inbound.write() {
             map.remove(&key.0);
         }
         let _ = running.stop.send(Some(PeerStop {
             reason: reason.to_string(),
             cease,
+            keep_routes: false,
         }));
         Some(running.task)
     }
@@ -321,6 +385,20 @@ impl Daemon {
                 }
                 let _ = reply.send(result);
             }
+            ControlRequest::Lease {
+                name,
+                ttl,
+                release,
+                reply,
+            } => {
+                let leases = self.health.leases();
+                let result = if release {
+                    leases.release(&name).map(|()| Duration::ZERO)
+                } else {
+                    leases.renew(&name, ttl)
+                };
+                let _ = reply.send(result.map_err(|e| e.to_string()));
+            }
         }
     }
 
@@ -335,20 +413,30 @@ impl Daemon {
                 .collect(),
             vips: rx.await.unwrap_or_default(),
             checks: self.checks.borrow().clone(),
+            #[cfg(feature = "ospf")]
+            ospf: self.ospf_status.borrow().clone(),
         }
     }
 
     fn drain(&self, prefixes: Vec<IpNet>, drain: bool) -> Result<Vec<IpNet>, String> {
-        let known: Vec<IpNet> = self.config.vips.iter().map(|v| v.prefix).collect();
         let unknown: Vec<String> = prefixes
             .iter()
-            .filter(|p| !known.contains(p))
+            .filter(|p| !self.config.vips.iter().any(|v| v.covers(**p)))
             .map(|p| p.to_string())
             .collect();
         if !unknown.is_empty() {
             return Err(format!("not a configured VIP: {}", unknown.join(", ")));
         }
-        let targets = if prefixes.is_empty() { known } else { prefixes };
+        if prefixes.is_empty() {
+            // Every VIP, in one input however many there are.
+            let input = VipInput::AdminDrain {
+                prefix: None,
+                drain,
+            };
+            let _ = self.vip_tx.send(VipCommand::Input(input));
+            return Ok(self.config.vips.iter().flat_map(|v| v.prefixes()).collect());
+        }
+        let targets = prefixes;
         for p in &targets {
             let input = VipInput::AdminDrain {
                 prefix: Some(*p),
@@ -370,6 +458,14 @@ impl Daemon {
             }]));
         };
         let new = config::load(&path)?;
+        if let Err(message) = check_tcp_ao(&new.peers) {
+            return Err(ConfigErrors(vec![config::ConfigError {
+                file: path.display().to_string(),
+                location: None,
+                key: None,
+                message,
+            }]));
+        }
         let mut report = ReloadReport::default();
 
         if new.speaker.listen != self.config.speaker.listen {
@@ -449,8 +545,10 @@ impl Daemon {
                 Some(_) => {}
             }
         }
+        let new_prefixes: std::collections::HashSet<IpNet> =
+            new.vips.iter().map(|v| v.prefix).collect();
         for p in old_vips.keys() {
-            if !new.vips.iter().any(|v| v.prefix == *p) {
+            if !new_prefixes.contains(p) {
                 report.changes.push(format!("VIP {p} removed"));
             }
         }
@@ -521,6 +619,71 @@ impl Daemon {
         }
     }
 
+    /// SIGUSR2: stop so that a restarted vipd finds its routes still in
+    /// place (RFC 4724). Every peer that negotiated Graceful Restart gets its
+    /// connection closed without a NOTIFICATION (a NOTIFICATION would make
+    /// it drop our routes at once) and without a withdrawal; the others are
+    /// stopped as usual. The VIP addresses stay on their interfaces. The
+    /// routers keep the routes for `graceful_restart_time`: vipd must be back
+    /// by then, and its End-of-RIB then removes whatever it no longer
+    /// announces. Without `graceful_restart_time` no router would keep
+    /// anything, so this is a normal stop.
+    async fn stop_for_restart(mut self, reason: String) {
+        let Some(restart_time) = self.config.speaker.graceful_restart_time else {
+            warn!(
+                %reason,
+                "stop for restart asked, but graceful_restart_time is not set: no router \
+                 would keep the routes, so they are withdrawn as on SIGTERM"
+            );
+            return self.stop(reason).await;
+        };
+        info!(
+            %reason,
+            restart_time,
+            "stopping for a restart: the routers keep the routes for the restart time"
+        );
+        // The peers go first, while nothing can change the desired set.
+        let keys: Vec<(IpAddr, u16)> = self.peers.keys().copied().collect();
+        let mut tasks = Vec::new();
+        for key in keys {
+            let Some(running) = self.peers.remove(&key) else {
+                continue;
+            };
+            if let Ok(mut map) = self.inbound.write() {
+                map.remove(&key.0);
+            }
+            let _ = running.stop.send(Some(PeerStop {
+                reason: reason.clone(),
+                cease: CeaseSubcode::AdministrativeShutdown,
+                keep_routes: true,
+            }));
+            tasks.push(running.task);
+        }
+        let all = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
+            warn!("some sessions did not close in time");
+        }
+        self.vip_task.abort();
+        self.health.stop_all();
+        let _ = self.stop_tx.send(Some(reason));
+        let mut rest: Vec<JoinHandle<()>> = self.listener.take().into_iter().collect();
+        // OSPF has no graceful restart here: it flushes what it originated.
+        rest.extend(self.ospf.take());
+        let all = async {
+            for t in rest {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
+            warn!("some tasks did not stop in time");
+        }
+        info!("stopped for a restart; the VIP addresses stay in place");
+    }
+
     async fn stop(mut self, reason: String) {
         let drain = self.config.speaker.shutdown_drain;
         if drain {
@@ -562,21 +725,63 @@ impl Daemon {
     }
 }
 
-/// RFC 2385: the listener must know each peer's key, or the kernel drops its
-/// signed SYNs. A dual-stack socket sees IPv4 peers as IPv4-mapped addresses.
+/// RFC 2385 and RFC 5925: the listener must know each peer's keys, or the
+/// kernel drops its signed SYNs. A key the peer no longer has (a reload
+/// took its `password` away) is removed, so its unsigned SYNs are accepted.
 fn set_listener_key(
     socket: &socket2::Socket,
     listen: SocketAddr,
     p: &PeerConfig,
 ) -> std::io::Result<()> {
-    let Some(key) = &p.password else {
-        return Ok(());
-    };
-    let peer = match (listen, p.address) {
+    use crate::bgp::sockopt;
+    let peer = listener_peer(listen, p.address);
+    match &p.password {
+        Some(key) => sockopt::set_tcp_md5(socket, peer, key.as_bytes())?,
+        // An empty key deletes; ENOENT: there was none.
+        None => match sockopt::set_tcp_md5(socket, peer, b"") {
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(e),
+            _ => {}
+        },
+    }
+    if !p.tcp_ao.is_empty() {
+        sockopt::set_tcp_ao(socket, peer, &p.tcp_ao, true).map_err(std::io::Error::other)?;
+    }
+    Ok(())
+}
+
+/// A dual-stack listener sees IPv4 peers as IPv4-mapped addresses.
+fn listener_peer(listen: SocketAddr, address: IpAddr) -> IpAddr {
+    match (listen, address) {
         (SocketAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
         (_, ip) => ip,
-    };
-    crate::bgp::sockopt::set_tcp_md5(socket, peer, key.as_bytes())
+    }
+}
+
+/// RFC 5925 on this kernel: every peer's `tcp_ao` keys are tried on a
+/// scratch socket. The error names the peer and the key.
+fn check_tcp_ao(peers: &[PeerConfig]) -> Result<(), String> {
+    use crate::bgp::sockopt::{TcpAoError, check_tcp_ao as check};
+    for (i, p) in peers.iter().enumerate() {
+        let Some(first) = p.tcp_ao.first() else {
+            continue;
+        };
+        match check(p.address, &p.tcp_ao) {
+            Ok(()) => {}
+            Err(TcpAoError::Unsupported) => {
+                return Err(format!(
+                    "TCP-AO is not supported by this kernel (it needs Linux 6.7+ built with \
+                     CONFIG_TCP_AO); peer[{i}] {} ({}) has tcp_ao keys (the first: send_id {}, \
+                     recv_id {}): remove tcp_ao from it (or use password for TCP-MD5), or run \
+                     vipd on a kernel with TCP-AO",
+                    p.name, p.address, first.send_id, first.recv_id
+                ));
+            }
+            Err(e) => {
+                return Err(format!("peer[{i}] {} ({}): tcp_ao: {e}", p.name, p.address));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How long the checks may take to give their first verdicts after a start:
@@ -609,6 +814,7 @@ fn check_specs(config: &Config) -> BTreeMap<String, CheckSpec> {
 fn vip_spec(v: &VipConfig) -> VipSpec {
     VipSpec {
         route: VipRoute::from(v),
+        count: v.count,
         checks: v.checks.clone(),
         policy: match v.check_policy {
             CheckPolicy::All => Policy::All,

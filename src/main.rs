@@ -65,6 +65,26 @@ enum Command {
         #[command(flatten)]
         daemon: Daemon,
     },
+    /// Renew a `kind = "lease"` check: the VIPs that depend on it stay up
+    /// only while the application keeps renewing it.
+    ///
+    /// Run it from the application (or its own health loop) more often than
+    /// the ttl; if the renewals stop, the lease runs out and its VIPs are
+    /// withdrawn (a dead-man switch).
+    Lease {
+        /// The check's name ([check.NAME]).
+        name: String,
+        /// How long this renewal holds (e.g. 5s, 1500ms) [default: the
+        /// check's ttl].
+        #[arg(long, value_name = "DURATION", conflicts_with = "release")]
+        ttl: Option<String>,
+        /// Give the lease up now: the check goes down at once (for a clean
+        /// application shutdown).
+        #[arg(long)]
+        release: bool,
+        #[command(flatten)]
+        daemon: Daemon,
+    },
     /// Re-read the config file and apply the difference (SIGHUP does too).
     ///
     /// Prints the changes, or every error (exit 2) and changes nothing.
@@ -129,6 +149,12 @@ fn main() -> ExitCode {
             cli::drain(socket, vips.prefixes, vips.all, false)
         }),
         Command::Reload { daemon } => talk(&daemon, cli::reload),
+        Command::Lease {
+            name,
+            ttl,
+            release,
+            daemon,
+        } => talk(&daemon, |socket| cli::lease(socket, name, ttl, release)),
     }
 }
 
@@ -200,18 +226,26 @@ fn run(path: PathBuf, format: LogFormat, level: &str, control_socket: Option<Pat
     }
 }
 
-/// Resolves with a reason on SIGTERM or SIGINT.
-async fn shutdown_signal() -> String {
+/// Resolves on SIGTERM or SIGINT (withdraw everything and stop), or on
+/// SIGUSR2 (stop for a restart: with graceful_restart_time set, the routers
+/// keep vipd's routes until it is back; see docs/graceful-restart.md).
+async fn shutdown_signal() -> vipd::app::Shutdown {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut usr2)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::user_defined2()),
     ) else {
         // Without signal handlers we can only run until killed.
         return std::future::pending().await;
     };
-    tokio::select! {
-        _ = term.recv() => "vipd stopped (SIGTERM)".to_string(),
-        _ = int.recv() => "vipd stopped (SIGINT)".to_string(),
+    let (reason, for_restart) = tokio::select! {
+        _ = term.recv() => ("vipd stopped (SIGTERM)", false),
+        _ = int.recv() => ("vipd stopped (SIGINT)", false),
+        _ = usr2.recv() => ("vipd stopped for a restart (SIGUSR2)", true),
+    };
+    vipd::app::Shutdown {
+        reason: reason.to_string(),
+        for_restart,
     }
 }

@@ -164,6 +164,35 @@ impl Router for Bird {
         Ok(hops)
     }
 
+    /// BIRD marks a stale route with `?` after its preference in
+    /// `show route`: `198.18.0.10/32 unicast [node1 12:00:00.000] * (100?) [AS65001i]`.
+    fn bgp_path_stale(&self, prefix: IpNet) -> Result<Option<(bool, String)>, String> {
+        let socket = path_str(&self.socket)?;
+        let network = prefix.to_string();
+        let out = self
+            .ns
+            .exec_unchecked(BIRDC, &["-s", socket, "show", "route", "for", &network])?;
+        let text = out.stdout;
+        if text.contains("Network not found") {
+            return Ok(None);
+        }
+        if !out.status.success() {
+            return Err(format!("birdc show route for {network}: {text}"));
+        }
+        let Some(line) = text.lines().find(|l| l.contains(" unicast ")) else {
+            return Ok(None);
+        };
+        let stale = line
+            .split_once(" (")
+            .map(|(_, rest)| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
+            .is_some_and(|rest| rest.starts_with('?'));
+        Ok(Some((stale, line.trim().to_string())))
+    }
+
+    fn daemon_pids(&self) -> Vec<u32> {
+        self.pid.into_iter().collect()
+    }
+
     fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {
         let text = self.birdc(&["show", "bfd", "sessions"])?;
         Ok(parse_bfd_sessions(&text)

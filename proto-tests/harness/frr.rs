@@ -7,9 +7,12 @@
 //! Running as root: the daemons still drop to the `frr` user, so their run
 //! directory `/var/run/frr/<pathspace>` is created owned by frr. `-P 0` turns
 //! off the TCP vty (one would clash with the namespace's other daemons).
+//!
+//! [`FrrDaemons`] is that start-up, for any set of FRR daemons: [`Frr`]
+//! (BGP) and the OSPF router in `ospf.rs` both start FRR through it.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -22,79 +25,67 @@ use super::lab::Netns;
 use super::router::{BfdSession, Origin, RouteEntry, Router, RouterKind};
 use super::{require_binary, wait_until};
 
-const ZEBRA: &str = "/usr/lib/frr/zebra";
-const BGPD: &str = "/usr/lib/frr/bgpd";
-const BFDD: &str = "/usr/lib/frr/bfdd";
+const FRR_LIB: &str = "/usr/lib/frr";
 const VTYSH: &str = "/usr/bin/vtysh";
 const RUN_ROOT: &str = "/var/run/frr";
 const START_DEADLINE: Duration = Duration::from_secs(20);
 
-pub struct Frr {
+/// The FRR daemons of one node: a pathspace unique to the lab, a run
+/// directory owned by `frr`, each daemon started and waited for, the
+/// integrated config applied with `vtysh -f`, and `vtysh` against exactly
+/// these daemons.
+pub struct FrrDaemons {
     ns: Netns,
     name: String,
-    config: PathBuf,
     pathspace: String,
-    zebra: Option<u32>,
-    bgpd: Option<u32>,
-    /// Start bfdd too (`bfdd=yes` in the node's `daemons` file).
-    with_bfdd: bool,
-    bfdd: Option<u32>,
+    /// Started daemons, in start order.
+    pids: Vec<(&'static str, u32)>,
 }
 
-impl Frr {
-    /// An FRR for node `name` in `ns`, applying the integrated `config` as is.
-    pub fn new(ns: Netns, name: &str, config: PathBuf) -> Frr {
-        for binary in [ZEBRA, BGPD, VTYSH] {
-            require_binary(binary, "frr");
+impl FrrDaemons {
+    /// For node `name` in `ns`; `daemons` (zebra is implied) must be
+    /// installed, or the test fails here.
+    pub fn new(ns: Netns, name: &str, daemons: &[&str]) -> FrrDaemons {
+        require_binary(VTYSH, "frr");
+        for d in ["zebra"].iter().chain(daemons) {
+            require_binary(&format!("{FRR_LIB}/{d}"), "frr");
         }
         // `vpt-<pid>-<seq>` -> `vpt<pid>x<seq><node>`: a plain directory name
         // that still starts with the owner pid for stale-run cleanup.
         let id = ns.lab().id().replacen('-', "", 1).replace('-', "x");
         let node: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
-        Frr {
+        FrrDaemons {
             ns,
             name: name.to_string(),
-            config,
             pathspace: format!("{id}{node}"),
-            zebra: None,
-            bgpd: None,
-            with_bfdd: false,
-            bfdd: None,
+            pids: Vec::new(),
         }
-    }
-
-    /// Also runs bfdd, between zebra and bgpd (bgpd's BFD requests reach
-    /// bfdd through zebra).
-    pub fn with_bfdd(mut self, on: bool) -> Frr {
-        if on {
-            require_binary(BFDD, "frr");
-        }
-        self.with_bfdd = on;
-        self
-    }
-
-    /// Runs one vtysh command against this FRR and returns its stdout.
-    pub fn vtysh(&self, command: &str) -> Result<String, String> {
-        let out = self
-            .ns
-            .exec(VTYSH, &["-N", &self.pathspace, "-c", command])?;
-        Ok(out.stdout)
-    }
-
-    fn vtysh_json(&self, command: &str) -> Result<Value, String> {
-        let text = self.vtysh(command)?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("FRR `{command}` gave non-JSON ({e}): {text}"))
     }
 
     fn run_dir(&self) -> PathBuf {
         PathBuf::from(RUN_ROOT).join(&self.pathspace)
     }
 
-    fn spawn_daemon(&self, binary: &str, daemon: &str) -> Result<u32, String> {
-        self.ns.spawn(
+    /// Starts `daemon` (the first call also prepares the run directory) and
+    /// waits until it has created its vty socket (zebra: also `zserv.api`).
+    pub fn start(&mut self, daemon: &'static str) -> Result<u32, String> {
+        let run_dir = self.run_dir();
+        if self.pids.is_empty() {
+            std::fs::create_dir_all(&run_dir)
+                .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+            self.ns.lab().add_run_dir(run_dir.clone());
+            let chown = Command::new("chown")
+                .arg("frr:frr")
+                .arg(&run_dir)
+                .status()
+                .map_err(|e| format!("chown {}: {e}", run_dir.display()))?;
+            if !chown.success() {
+                return Err(format!("chown frr:frr {} failed", run_dir.display()));
+            }
+        }
+        let pid = self.ns.spawn(
             &format!("{}-{daemon}", self.name),
-            binary,
+            &format!("{FRR_LIB}/{daemon}"),
             &[
                 "-N",
                 &self.pathspace,
@@ -109,7 +100,116 @@ impl Frr {
                 "--log-level",
                 "debugging",
             ],
-        )
+        )?;
+        self.pids.push((daemon, pid));
+        let lab = self.ns.lab().clone();
+        let vty = format!("{daemon}.vty");
+        wait_until(START_DEADLINE, || {
+            if !lab.is_running(pid) {
+                return Err(format!("{daemon} exited; see its log"));
+            }
+            let zserv = daemon != "zebra" || run_dir.join("zserv.api").exists();
+            if zserv && run_dir.join(&vty).exists() {
+                Ok(())
+            } else {
+                Err(format!("{daemon} sockets not there yet"))
+            }
+        })
+        .map_err(|e| format!("FRR {} {daemon} did not start: {e}", self.name))?;
+        Ok(pid)
+    }
+
+    /// `vtysh -f config`: the integrated config, as `vtysh -b` applies it at
+    /// boot in the FRR container.
+    pub fn apply(&self, config: &Path) -> Result<(), String> {
+        let config = config
+            .to_str()
+            .ok_or_else(|| format!("non-UTF-8 path {}", config.display()))?;
+        let applied = self
+            .ns
+            .exec_unchecked(VTYSH, &["-N", &self.pathspace, "-f", config])?;
+        if !applied.status.success() {
+            return Err(format!(
+                "vtysh -f {config} failed: {}{}",
+                applied.stdout, applied.stderr
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pid of `daemon` while it runs (started and not stopped).
+    pub fn pid(&self, daemon: &str) -> Option<u32> {
+        self.pids
+            .iter()
+            .find(|(d, _)| *d == daemon)
+            .map(|(_, p)| *p)
+    }
+
+    /// Stops every daemon, the last started first.
+    pub fn stop(&mut self) {
+        while let Some((_, pid)) = self.pids.pop() {
+            self.ns.lab().stop(pid);
+        }
+    }
+
+    /// Runs one vtysh command against these daemons and returns its stdout.
+    pub fn vtysh(&self, command: &str) -> Result<String, String> {
+        let out = self
+            .ns
+            .exec(VTYSH, &["-N", &self.pathspace, "-c", command])?;
+        Ok(out.stdout)
+    }
+
+    pub fn vtysh_json(&self, command: &str) -> Result<Value, String> {
+        let text = self.vtysh(command)?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("FRR `{command}` gave non-JSON ({e}): {text}"))
+    }
+
+    /// The logs of `daemons` (each `<node>-<daemon>`), concatenated.
+    pub fn log(&self, daemons: &[&str]) -> String {
+        let lab = self.ns.lab();
+        daemons
+            .iter()
+            .map(|d| lab.read_log(&format!("{}-{d}", self.name)))
+            .collect()
+    }
+}
+
+pub struct Frr {
+    daemons: FrrDaemons,
+    config: PathBuf,
+    /// Start bfdd too (`bfdd=yes` in the node's `daemons` file).
+    with_bfdd: bool,
+}
+
+impl Frr {
+    /// An FRR for node `name` in `ns`, applying the integrated `config` as is.
+    pub fn new(ns: Netns, name: &str, config: PathBuf) -> Frr {
+        Frr {
+            daemons: FrrDaemons::new(ns, name, &["bgpd"]),
+            config,
+            with_bfdd: false,
+        }
+    }
+
+    /// Also runs bfdd, between zebra and bgpd (bgpd's BFD requests reach
+    /// bfdd through zebra).
+    pub fn with_bfdd(mut self, on: bool) -> Frr {
+        if on {
+            require_binary(&format!("{FRR_LIB}/bfdd"), "frr");
+        }
+        self.with_bfdd = on;
+        self
+    }
+
+    /// Runs one vtysh command against this FRR and returns its stdout.
+    pub fn vtysh(&self, command: &str) -> Result<String, String> {
+        self.daemons.vtysh(command)
+    }
+
+    fn vtysh_json(&self, command: &str) -> Result<Value, String> {
+        self.daemons.vtysh_json(command)
     }
 
     fn neighbor_json(&self, neighbor: IpAddr) -> Result<Value, String> {
@@ -126,80 +226,20 @@ impl Router for Frr {
     }
 
     fn start(&mut self) -> Result<(), String> {
-        let run_dir = self.run_dir();
-        std::fs::create_dir_all(&run_dir)
-            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
-        self.ns.lab().add_run_dir(run_dir.clone());
-        let chown = Command::new("chown")
-            .arg("frr:frr")
-            .arg(&run_dir)
-            .status()
-            .map_err(|e| format!("chown {}: {e}", run_dir.display()))?;
-        if !chown.success() {
-            return Err(format!("chown frr:frr {} failed", run_dir.display()));
-        }
-        let zebra = self.spawn_daemon(ZEBRA, "zebra")?;
-        self.zebra = Some(zebra);
-        let lab = self.ns.lab().clone();
-        wait_until(START_DEADLINE, || {
-            if !lab.is_running(zebra) {
-                return Err("zebra exited; see its log".to_string());
-            }
-            if run_dir.join("zserv.api").exists() && run_dir.join("zebra.vty").exists() {
-                Ok(())
-            } else {
-                Err("zebra sockets not there yet".to_string())
-            }
-        })
-        .map_err(|e| format!("FRR {} zebra did not start: {e}", self.name))?;
+        self.daemons.start("zebra")?;
         if self.with_bfdd {
-            let bfdd = self.spawn_daemon(BFDD, "bfdd")?;
-            self.bfdd = Some(bfdd);
-            wait_until(START_DEADLINE, || {
-                if !lab.is_running(bfdd) {
-                    return Err("bfdd exited; see its log".to_string());
-                }
-                if run_dir.join("bfdd.vty").exists() {
-                    Ok(())
-                } else {
-                    Err("bfdd.vty not there yet".to_string())
-                }
-            })
-            .map_err(|e| format!("FRR {} bfdd did not start: {e}", self.name))?;
+            self.daemons.start("bfdd")?;
         }
-        let bgpd = self.spawn_daemon(BGPD, "bgpd")?;
-        self.bgpd = Some(bgpd);
+        self.daemons.start("bgpd")?;
         wait_until(START_DEADLINE, || {
-            if !lab.is_running(bgpd) {
-                return Err("bgpd exited; see its log".to_string());
-            }
-            if !run_dir.join("bgpd.vty").exists() {
-                return Err("bgpd.vty not there yet".to_string());
-            }
             self.vtysh("show bgp summary json").map(|_| ())
         })
-        .map_err(|e| format!("FRR {} bgpd did not start: {e}", self.name))?;
-        let config = self
-            .config
-            .to_str()
-            .ok_or_else(|| format!("non-UTF-8 path {}", self.config.display()))?;
-        let applied = self
-            .ns
-            .exec_unchecked(VTYSH, &["-N", &self.pathspace, "-f", config])?;
-        if !applied.status.success() {
-            return Err(format!(
-                "vtysh -f {config} failed: {}{}",
-                applied.stdout, applied.stderr
-            ));
-        }
-        Ok(())
+        .map_err(|e| format!("FRR {} bgpd does not answer: {e}", self.daemons.name))?;
+        self.daemons.apply(&self.config)
     }
 
     fn stop(&mut self) -> Result<(), String> {
-        let daemons = [self.bgpd.take(), self.bfdd.take(), self.zebra.take()];
-        for pid in daemons.into_iter().flatten() {
-            self.ns.lab().stop(pid);
-        }
+        self.daemons.stop();
         Ok(())
     }
 
@@ -246,10 +286,7 @@ impl Router for Frr {
     }
 
     fn log(&self) -> String {
-        let lab = self.ns.lab();
-        lab.read_log(&format!("{}-zebra", self.name))
-            + &lab.read_log(&format!("{}-bfdd", self.name))
-            + &lab.read_log(&format!("{}-bgpd", self.name))
+        self.daemons.log(&["zebra", "bfdd", "bgpd"])
     }
 
     /// zebra's RIB entry: the next hops it installed (`fib: true`).
@@ -278,6 +315,35 @@ impl Router for Frr {
             .collect();
         hops.sort();
         Ok(hops)
+    }
+
+    /// bgpd's path for exactly `prefix`: `"stale": true` while it is kept
+    /// for a restarting peer.
+    fn bgp_path_stale(&self, prefix: IpNet) -> Result<Option<(bool, String)>, String> {
+        let afi = if prefix.addr().is_ipv4() {
+            "ipv4"
+        } else {
+            "ipv6"
+        };
+        let text = self.vtysh(&format!("show bgp {afi} unicast {prefix} json"))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("FRR `show bgp {afi} unicast {prefix} json`: {e}: {text}"))?;
+        let Some(path) = doc
+            .get("paths")
+            .and_then(Value::as_array)
+            .and_then(|paths| paths.first())
+        else {
+            return Ok(None);
+        };
+        let stale = path.get("stale").and_then(Value::as_bool).unwrap_or(false);
+        Ok(Some((stale, path.to_string())))
+    }
+
+    fn daemon_pids(&self) -> Vec<u32> {
+        ["bfdd", "bgpd"]
+            .into_iter()
+            .filter_map(|d| self.daemons.pid(d))
+            .collect()
     }
 
     fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {

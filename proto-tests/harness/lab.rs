@@ -29,8 +29,8 @@ const NOWHERE_MAC: &str = "02:00:00:00:de:ad";
 const LOG_TAIL_LINES: usize = 300;
 
 /// How the binaries that use this harness start their `comm` (cargo names
-/// them `<target>-<hash>`): the proto-tests and the failover benchmark.
-const HARNESS_BINARIES: [&str; 2] = ["proto-", "failover_bench-"];
+/// them `<target>-<hash>`): the proto-tests and the benchmarks.
+const HARNESS_BINARIES: [&str; 3] = ["proto-", "failover_bench-", "vipd_bench-"];
 
 /// Set this to keep each lab's configs, sockets and logs after a passing test.
 const KEEP_ENV: &str = "VIPD_PROTO_KEEP";

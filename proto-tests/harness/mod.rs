@@ -13,6 +13,7 @@ mod fib;
 mod frr;
 mod gobgp;
 mod http_service;
+pub mod impair;
 mod lab;
 mod load;
 mod node_state;

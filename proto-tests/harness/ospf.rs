@@ -1,48 +1,36 @@
 //! OSPF scenarios' pieces: the `ospf` containerlab topology in namespaces,
-//! FRR with ospfd/ospf6d, BIRD, and vipd's OSPF module run in-process.
+//! FRR with ospfd/ospf6d, BIRD, and the `vipd` processes.
 //!
-//! Kept apart from `frr.rs`/`bird.rs`/`clab.rs` (BGP routers) because an
-//! OSPF router is asked different questions (neighbors, routes with next
-//! hops) and FRR runs other daemons; the process handling is the same.
+//! Kept apart from `clab.rs`'s BGP [`Router`](super::Router)s because an OSPF
+//! router is asked different questions (neighbors, routes with next hops,
+//! the LSAs it stored) and FRR runs other daemons; FRR is started by the
+//! same [`FrrDaemons`] as the BGP one.
 //!
-//! vipd's OSPF runs in-process ([`OspfVipd`]): a thread enters the node's
-//! network namespace (`setns`, which moves only that thread), builds a
-//! current-thread tokio runtime and runs `vipd::ospf::run` with the node's
-//! `[ospf]` config, while the test owns the desired set and the shutdown
-//! signal. Once `vipd run` starts OSPF itself, the vipd nodes can run as
-//! processes like in the BGP scenarios.
+//! vipd runs as the real binary (`vipd run`) with the node's config, which
+//! a test may edit first ([`OspfLab::up_with`]: the edited copy goes to the
+//! lab directory). Each vipd node gets its own `/etc/vipd`, where the
+//! node's file checks look: [`OspfLab::fail`] creates such a file, which
+//! fails that health check as a dead service would.
 #![cfg(feature = "ospf")]
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use serde_json::Value;
-use tokio::sync::watch;
-use vipd::config::OspfConfig;
-use vipd::vip::{DesiredSet, VipRoute};
 
+use super::frr::FrrDaemons;
 use super::lab::{Lab, Netns};
-use super::{RouterKind, require_binary, wait_until};
+use super::{RouterKind, Vipd, require_binary, wait_until};
 use crate::clab::{TopologyFile, topology_dir};
 
-const ZEBRA: &str = "/usr/lib/frr/zebra";
-const OSPFD: &str = "/usr/lib/frr/ospfd";
-const OSPF6D: &str = "/usr/lib/frr/ospf6d";
-const VTYSH: &str = "/usr/bin/vtysh";
 const BIRD: &str = "/usr/sbin/bird";
 const BIRDC: &str = "/usr/sbin/birdc";
-const RUN_ROOT: &str = "/var/run/frr";
 const START_DEADLINE: Duration = Duration::from_secs(20);
-/// How long an in-process vipd gets to flush and return after shutdown.
-const VIPD_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// OSPFv2 or OSPFv3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,13 +63,19 @@ pub trait OspfRouter {
     fn router_lsa_metrics(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u32>, String>;
     /// The LS ages of every LSA `adv_router` originated, as stored.
     fn lsa_ages(&self, v: Ospf, adv_router: Ipv4Addr) -> Result<Vec<u16>, String>;
+    /// The flags of `adv_router`'s OSPFv2 Router-LSA as the router stored
+    /// them (RFC 8770 H-bit 0x80, E-bit 0x02); `None` if this router's CLI
+    /// does not show them (BIRD 2.0).
+    fn router_lsa_flags(&self, adv_router: Ipv4Addr) -> Result<Option<Vec<u8>>, String>;
 }
 
-/// The `ospf` topology in namespaces: routers running, vipd nodes loaded
-/// but not started (a test may adjust their config first).
+/// The `ospf` topology in namespaces: routers running, vipd nodes ready
+/// but not started.
 pub struct OspfLab {
     pub routers: BTreeMap<String, Box<dyn OspfRouter>>,
-    pub vipds: BTreeMap<String, OspfVipd>,
+    vipds: BTreeMap<String, Vipd>,
+    /// Each vipd node's `/etc/vipd`, as a host path.
+    etc: BTreeMap<String, PathBuf>,
     pub namespaces: BTreeMap<String, Netns>,
     // Last: the nodes go first, then the lab kills every process and
     // deletes every namespace.
@@ -90,8 +84,9 @@ pub struct OspfLab {
 
 impl OspfLab {
     /// Namespaces, links and `exec` lines of `containerlab/<name>.clab.yml`,
-    /// routers started.
-    pub fn up(name: &str) -> OspfLab {
+    /// routers started; each vipd node's config is its file in `configs/`
+    /// as `edit(node, text)` returns it (the identity for most scenarios).
+    pub fn up_with(name: &str, edit: impl Fn(&str, &str) -> String) -> OspfLab {
         let file = TopologyFile::load(name);
         let lab = Lab::new();
         let mut namespaces = BTreeMap::new();
@@ -116,6 +111,7 @@ impl OspfLab {
         }
         let mut routers: BTreeMap<String, Box<dyn OspfRouter>> = BTreeMap::new();
         let mut vipds = BTreeMap::new();
+        let mut etc = BTreeMap::new();
         for (node, def) in &file.topology.nodes {
             let binds: Vec<PathBuf> = def
                 .binds
@@ -139,7 +135,14 @@ impl OspfLab {
             } else if let Some(conf) = find("bird.conf") {
                 routers.insert(node.clone(), Box::new(OspfBird::new(ns, node, conf)));
             } else if let Some(conf) = find("vipd.toml") {
-                vipds.insert(node.clone(), OspfVipd::load(ns, node, &conf));
+                let text =
+                    fs::read_to_string(&conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
+                let edited = edit(node, &text);
+                let copy = lab.dir().join(format!("{node}.vipd.toml"));
+                fs::write(&copy, &edited).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+                let dir = ns.etc_dir("vipd").unwrap_or_else(|e| panic!("{node}: {e}"));
+                etc.insert(node.clone(), dir);
+                vipds.insert(node.clone(), Vipd::new(ns, node, copy));
             }
         }
         println!(
@@ -154,8 +157,17 @@ impl OspfLab {
         OspfLab {
             routers,
             vipds,
+            etc,
             namespaces,
             lab,
+        }
+    }
+
+    /// Starts every vipd node (`vipd run`).
+    pub fn start_vipds(&mut self) {
+        for (node, v) in &mut self.vipds {
+            v.start()
+                .unwrap_or_else(|e| panic!("cannot start vipd on {node}: {e}"));
         }
     }
 
@@ -166,7 +178,13 @@ impl OspfLab {
             .as_ref()
     }
 
-    pub fn vipd(&mut self, name: &str) -> &mut OspfVipd {
+    pub fn vipd(&self, name: &str) -> &Vipd {
+        self.vipds
+            .get(name)
+            .unwrap_or_else(|| panic!("no vipd {name}"))
+    }
+
+    pub fn vipd_mut(&mut self, name: &str) -> &mut Vipd {
         self.vipds
             .get_mut(name)
             .unwrap_or_else(|| panic!("no vipd {name}"))
@@ -174,6 +192,39 @@ impl OspfLab {
 
     pub fn dir(&self) -> &Path {
         self.lab.dir()
+    }
+
+    /// Creates `/etc/vipd/<file>` on `node`, failing the file check that
+    /// watches it; returns the moment it was created.
+    pub fn fail(&self, node: &str, file: &str) -> Instant {
+        let path = self
+            .etc
+            .get(node)
+            .unwrap_or_else(|| panic!("no /etc/vipd for {node}"))
+            .join(file);
+        let at = Instant::now();
+        fs::write(&path, b"failed by the test\n")
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        at
+    }
+
+    /// The `ospf` part of `vipd status --json` on `node`: one object per
+    /// running instance.
+    pub fn ospf_status(&self, node: &str) -> Result<Vec<Value>, String> {
+        let out = self.vipd(node).ctl(&["status", "--json"])?;
+        if !out.status.success() {
+            return Err(format!(
+                "vipd status on {node}: {}{}",
+                out.stdout, out.stderr
+            ));
+        }
+        let status: Value = serde_json::from_str(&out.stdout)
+            .map_err(|e| format!("vipd status --json on {node} ({e}): {}", out.stdout))?;
+        Ok(status
+            .get("ospf")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -199,280 +250,68 @@ where
     }
 }
 
-// ---- vipd, in-process
-
-/// vipd's OSPF module running in a node's namespace, on a thread.
-pub struct OspfVipd {
-    pub name: String,
-    ns: Netns,
-    /// The node's `[ospf]`, adjustable before [`OspfVipd::start`].
-    pub config: OspfConfig,
-    /// Every VIP in the node's config.
-    routes: BTreeMap<IpNet, VipRoute>,
-    desired: watch::Sender<DesiredSet>,
-    shutdown: Option<watch::Sender<Option<String>>>,
-    thread: Option<JoinHandle<Result<(), String>>>,
-    log: PathBuf,
-}
-
-impl OspfVipd {
-    fn load(ns: Netns, name: &str, config: &Path) -> OspfVipd {
-        let full =
-            vipd::config::load(config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
-        let ospf = full
-            .ospf
-            .clone()
-            .unwrap_or_else(|| panic!("{}: no [ospf]", config.display()));
-        let routes = full
-            .vips
-            .iter()
-            .map(|v| (v.prefix, VipRoute::from(v)))
-            .collect();
-        let log = ns.lab().log_path(&format!("{name}-vipd-ospf"));
-        let (desired, _) = watch::channel(DesiredSet::default());
-        OspfVipd {
-            name: name.to_string(),
-            ns,
-            config: ospf,
-            routes,
-            desired,
-            shutdown: None,
-            thread: None,
-            log,
-        }
-    }
-
-    /// Starts OSPF with every configured VIP healthy.
-    pub fn start(&mut self) {
-        let all: Vec<IpNet> = self.routes.keys().copied().collect();
-        self.set_healthy(&all);
-        let (stop_tx, stop_rx) = watch::channel(None);
-        let desired_rx = self.desired.subscribe();
-        let config = self.config.clone();
-        let netns = PathBuf::from("/var/run/netns").join(&self.ns.name);
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap_or_else(|e| panic!("{}: {e}", self.log.display()));
-        let thread = thread::Builder::new()
-            .name(format!("vipd-ospf-{}", self.name))
-            .spawn(move || {
-                let ns = File::open(&netns).map_err(|e| format!("{}: {e}", netns.display()))?;
-                // SAFETY: setns on an open namespace file; it moves only
-                // this thread into the node's network namespace.
-                if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                    return Err(format!(
-                        "setns {}: {}",
-                        netns.display(),
-                        std::io::Error::last_os_error()
-                    ));
-                }
-                let subscriber = tracing_subscriber::fmt()
-                    .with_writer(Mutex::new(log))
-                    .with_ansi(false)
-                    .with_max_level(tracing::Level::DEBUG)
-                    .finish();
-                let _guard = tracing::subscriber::set_default(subscriber);
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("runtime: {e}"))?;
-                runtime
-                    .block_on(vipd::ospf::run(config, desired_rx, stop_rx))
-                    .map_err(|e| e.to_string())
-            })
-            .unwrap_or_else(|e| panic!("cannot start vipd-ospf thread: {e}"));
-        self.shutdown = Some(stop_tx);
-        self.thread = Some(thread);
-    }
-
-    /// The desired set becomes exactly these VIPs (as the VIP task would
-    /// publish it after health checks).
-    pub fn set_healthy(&self, prefixes: &[IpNet]) {
-        let set: BTreeMap<IpNet, VipRoute> = prefixes
-            .iter()
-            .map(|p| {
-                (
-                    *p,
-                    self.routes
-                        .get(p)
-                        .cloned()
-                        .unwrap_or_else(|| panic!("{p} is not a VIP of {}", self.name)),
-                )
-            })
-            .collect();
-        self.desired.send_replace(Arc::new(set));
-    }
-
-    /// Shutdown, as SIGTERM would: returns how long until `run` returned.
-    pub fn stop(&mut self) -> Result<Duration, String> {
-        let Some(thread) = self.thread.take() else {
-            return Err(format!("vipd {} is not running", self.name));
-        };
-        let start = Instant::now();
-        if let Some(tx) = self.shutdown.take() {
-            tx.send_replace(Some("test asked for shutdown".into()));
-        }
-        while !thread.is_finished() {
-            if start.elapsed() > VIPD_STOP_WAIT {
-                // Abandoned: it exits with the test process.
-                return Err(format!(
-                    "vipd {} did not return within {VIPD_STOP_WAIT:?} of shutdown",
-                    self.name
-                ));
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
-        let took = start.elapsed();
-        match thread.join() {
-            Ok(Ok(())) => Ok(took),
-            Ok(Err(e)) => Err(format!("vipd {} failed: {e}", self.name)),
-            Err(_) => Err(format!("vipd {} panicked", self.name)),
-        }
-    }
-
-    pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for OspfVipd {
-    fn drop(&mut self) {
-        if self.thread.is_some() {
-            let _ = self.stop();
-        }
-    }
-}
-
 // ---- FRR
 
 /// FRR with zebra and the OSPF daemons its `daemons` file enables.
 pub struct OspfFrr {
-    ns: Netns,
-    name: String,
+    daemons: FrrDaemons,
     config: PathBuf,
-    pathspace: String,
-    daemons: Vec<&'static str>,
-    pids: Vec<u32>,
+    enabled: Vec<&'static str>,
 }
 
 impl OspfFrr {
     fn new(ns: Netns, name: &str, config: PathBuf, daemons_file: &Path) -> OspfFrr {
         let text = fs::read_to_string(daemons_file)
             .unwrap_or_else(|e| panic!("{}: {e}", daemons_file.display()));
-        let daemons: Vec<&'static str> = ["ospfd", "ospf6d"]
+        let enabled: Vec<&'static str> = ["ospfd", "ospf6d"]
             .into_iter()
             .filter(|d| text.lines().any(|l| l.trim() == format!("{d}=yes")))
             .collect();
         assert!(
-            !daemons.is_empty(),
+            !enabled.is_empty(),
             "{}: enable ospfd and/or ospf6d",
             daemons_file.display()
         );
-        for binary in [ZEBRA, OSPFD, OSPF6D, VTYSH] {
-            require_binary(binary, "frr");
-        }
-        // `vpt-<pid>-<seq>` -> `vpt<pid>x<seq><node>`, as the BGP harness.
-        let id = ns.lab().id().replacen('-', "", 1).replace('-', "x");
-        let node: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
         OspfFrr {
-            ns,
-            name: name.to_string(),
+            daemons: FrrDaemons::new(ns, name, &enabled),
             config,
-            pathspace: format!("{id}{node}"),
-            daemons,
-            pids: Vec::new(),
+            enabled,
         }
     }
 
     pub fn vtysh(&self, command: &str) -> Result<String, String> {
-        Ok(self
-            .ns
-            .exec(VTYSH, &["-N", &self.pathspace, "-c", command])?
-            .stdout)
+        self.daemons.vtysh(command)
     }
 
     fn vtysh_json(&self, command: &str) -> Result<Value, String> {
-        let text = self.vtysh(command)?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("FRR `{command}` gave non-JSON ({e}): {text}"))
-    }
-
-    fn spawn(&mut self, binary: &str, daemon: &str, ready: &str) -> Result<(), String> {
-        let pid = self.ns.spawn(
-            &format!("{}-{daemon}", self.name),
-            binary,
-            &[
-                "-N",
-                &self.pathspace,
-                "-u",
-                "frr",
-                "-g",
-                "frr",
-                "-P",
-                "0",
-                "--log",
-                "stdout",
-                "--log-level",
-                "debugging",
-            ],
-        )?;
-        self.pids.push(pid);
-        let lab = self.ns.lab().clone();
-        let run_dir = PathBuf::from(RUN_ROOT).join(&self.pathspace);
-        wait_until(START_DEADLINE, || {
-            if !lab.is_running(pid) {
-                return Err(format!("{daemon} exited; see its log"));
-            }
-            if run_dir.join(ready).exists() {
-                Ok(())
-            } else {
-                Err(format!("{ready} not there yet"))
-            }
-        })
-        .map_err(|e| format!("FRR {} {daemon} did not start: {e}", self.name))
+        self.daemons.vtysh_json(command)
     }
 }
 
 impl OspfRouter for OspfFrr {
+    /// ospfd prints `Flags: 0x80` (then names some of them) per Router-LSA.
+    fn router_lsa_flags(&self, adv_router: Ipv4Addr) -> Result<Option<Vec<u8>>, String> {
+        let text = self.vtysh(&format!(
+            "show ip ospf database router adv-router {adv_router}"
+        ))?;
+        Ok(Some(
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix("Flags: 0x"))
+                .filter_map(|f| u8::from_str_radix(f.split_whitespace().next()?, 16).ok())
+                .collect(),
+        ))
+    }
+
     fn kind(&self) -> RouterKind {
         RouterKind::Frr
     }
 
     fn start(&mut self) -> Result<(), String> {
-        let run_dir = PathBuf::from(RUN_ROOT).join(&self.pathspace);
-        fs::create_dir_all(&run_dir)
-            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
-        self.ns.lab().add_run_dir(run_dir.clone());
-        let chown = Command::new("chown")
-            .arg("frr:frr")
-            .arg(&run_dir)
-            .status()
-            .map_err(|e| format!("chown: {e}"))?;
-        if !chown.success() {
-            return Err(format!("chown frr:frr {} failed", run_dir.display()));
+        self.daemons.start("zebra")?;
+        for d in self.enabled.clone() {
+            self.daemons.start(d)?;
         }
-        self.spawn(ZEBRA, "zebra", "zebra.vty")?;
-        for d in self.daemons.clone() {
-            let binary = if d == "ospfd" { OSPFD } else { OSPF6D };
-            self.spawn(binary, d, &format!("{d}.vty"))?;
-        }
-        let config = self
-            .config
-            .to_str()
-            .ok_or("non-UTF-8 config path")?
-            .to_string();
-        let applied = self
-            .ns
-            .exec_unchecked(VTYSH, &["-N", &self.pathspace, "-f", &config])?;
-        if !applied.status.success() {
-            return Err(format!(
-                "vtysh -f {config} failed: {}{}",
-                applied.stdout, applied.stderr
-            ));
-        }
-        Ok(())
+        self.daemons.apply(&self.config)
     }
 
     fn full_neighbors(&self, v: Ospf) -> Result<Vec<(Ipv4Addr, String)>, String> {
@@ -701,6 +540,10 @@ impl OspfBird {
 }
 
 impl OspfRouter for OspfBird {
+    fn router_lsa_flags(&self, _adv_router: Ipv4Addr) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
+    }
+
     fn kind(&self) -> RouterKind {
         RouterKind::Bird
     }

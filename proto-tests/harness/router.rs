@@ -119,6 +119,19 @@ pub trait Router {
             self.kind()
         ))
     }
+    /// The router's BGP path to exactly `prefix`, from its own CLI: whether
+    /// it is stale (kept for a restarting peer, RFC 4724 4.2) and the
+    /// router's own words about it; `None` if it has no path to `prefix`.
+    fn bgp_path_stale(&self, prefix: IpNet) -> Result<Option<(bool, String)>, String> {
+        Err(format!(
+            "{}: the harness does not read stale paths from it ({prefix})",
+            self.kind()
+        ))
+    }
+    /// The pids of the daemons that run its BGP and BFD (to freeze them).
+    fn daemon_pids(&self) -> Vec<u32> {
+        Vec::new()
+    }
     /// The router's BFD session with `neighbor`, from its own CLI; `None`
     /// if it has none.
     fn bfd_session(&self, neighbor: IpAddr) -> Result<Option<BfdSession>, String> {

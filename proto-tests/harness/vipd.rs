@@ -63,6 +63,11 @@ impl Vipd {
         })
     }
 
+    /// The running vipd's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     /// Sends `sig` to the running vipd; false if it is not running.
     pub fn signal(&self, sig: libc::c_int) -> bool {
         self.pid.is_some_and(|pid| self.ns.lab().signal(pid, sig))
@@ -97,13 +102,24 @@ impl Vipd {
 
     /// SIGTERM by pid; returns the exit status and how long the exit took.
     pub fn terminate(&mut self) -> Result<(ExitStatus, Duration), String> {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    /// SIGUSR2 by pid (stop for a restart: the routers keep the routes);
+    /// returns the exit status and how long the exit took.
+    pub fn stop_for_restart(&mut self) -> Result<(ExitStatus, Duration), String> {
+        self.stop_with(libc::SIGUSR2)
+    }
+
+    /// Sends `sig` and waits for the exit.
+    fn stop_with(&mut self, sig: libc::c_int) -> Result<(ExitStatus, Duration), String> {
         let pid = self
             .pid
             .take()
             .ok_or_else(|| format!("vipd {} is not running", self.name))?;
         let lab = self.ns.lab();
         let start = Instant::now();
-        if !lab.signal(pid, libc::SIGTERM) {
+        if !lab.signal(pid, sig) {
             return match lab.try_wait(pid) {
                 Some(status) => Err(format!(
                     "vipd {} had already exited ({})",
@@ -118,7 +134,7 @@ impl Vipd {
             None => {
                 lab.stop(pid);
                 Err(format!(
-                    "vipd {} did not exit within {TERMINATE_WAIT:?} of SIGTERM; killed it",
+                    "vipd {} did not exit within {TERMINATE_WAIT:?} of signal {sig}; killed it",
                     self.name
                 ))
             }

@@ -4,6 +4,10 @@
 //! the difference from what was advertised and packs it into as few UPDATE
 //! messages as fit (prefixes that share attributes share an UPDATE). Sans-IO
 //! and deterministic: the same inputs give the same bytes.
+//!
+//! [`AdjRibOut::apply_changes`] does the same for just the prefixes the
+//! desired set's change log names, so a single VIP transition costs
+//! O(log n) here, not a walk of every VIP.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -17,7 +21,7 @@ use crate::bgp::wire::{
     self, Afi, AsPath, DecodeOptions, Family, Message, MpNextHop, Origin, PathAttribute, Safi,
     Update,
 };
-use crate::vip::{DesiredSet, VipRoute};
+use crate::vip::{DesiredSet, RouteAttrs, VipRoute};
 
 /// RFC 4271 5.1.5: the LOCAL_PREF sent on iBGP when the VIP sets none.
 pub const DEFAULT_LOCAL_PREF: u32 = 100;
@@ -73,6 +77,9 @@ pub struct AdjRibOut {
     advertised: BTreeMap<IpNet, Arc<Outbound>>,
     /// Wire forms by hash of everything but the prefix (see [`route_key_hash`]).
     interned: HashMap<u64, Vec<(VipRoute, WireForm)>>,
+    /// The last wire form looked up, by its attributes' allocation: VIPs of
+    /// one block share theirs, so a large table hashes almost nothing.
+    last: Option<(Arc<RouteAttrs>, bool, WireForm)>,
     unsendable: Vec<Unsendable>,
 }
 
@@ -82,6 +89,7 @@ impl AdjRibOut {
             peer,
             advertised: BTreeMap::new(),
             interned: HashMap::new(),
+            last: None,
             unsendable: Vec::new(),
         }
     }
@@ -153,18 +161,18 @@ impl AdjRibOut {
     pub fn sync(&mut self, desired: &DesiredSet) -> Vec<Bytes> {
         let opts = self.peer.options();
         self.unsendable.clear();
-        let mut wanted: BTreeMap<IpNet, Arc<Outbound>> = BTreeMap::new();
+        let mut sendable: Vec<(IpNet, Arc<Outbound>)> = Vec::with_capacity(desired.len());
         for route in desired.values() {
             match self.intern(route) {
-                Ok(o) => {
-                    wanted.insert(route.prefix, o);
-                }
+                Ok(o) => sendable.push((route.prefix, o)),
                 Err(reason) => self.unsendable.push(Unsendable {
                     prefix: route.prefix,
                     reason,
                 }),
             }
         }
+        // Built from sorted input in bulk: full nodes, half the memory.
+        let wanted: BTreeMap<IpNet, Arc<Outbound>> = sendable.into_iter().collect();
 
         // Withdrawals first, so a router never holds both an old and a new
         // view longer than it must.
@@ -215,9 +223,84 @@ impl AdjRibOut {
         out
     }
 
+    /// Converge on `desired` for the prefixes in `changed` only (the
+    /// desired set's change log): each is announced, changed or withdrawn
+    /// according to the set now. Repeats are harmless.
+    pub fn apply_changes(&mut self, desired: &DesiredSet, changed: &[IpNet]) -> Vec<Bytes> {
+        let opts = self.peer.options();
+        self.unsendable.clear();
+        let mut changed = changed.to_vec();
+        changed.sort_unstable();
+        changed.dedup();
+        let mut withdraw_v4 = Vec::new();
+        let mut withdraw_v6 = Vec::new();
+        let mut groups: Vec<(Arc<Outbound>, Vec<IpNet>)> = Vec::new();
+        for prefix in changed {
+            let wire = desired.get(&prefix).map(|route| self.intern(route));
+            match wire {
+                Some(Ok(o)) => {
+                    if self
+                        .advertised
+                        .get(&prefix)
+                        .is_some_and(|a| Arc::ptr_eq(a, &o))
+                    {
+                        continue;
+                    }
+                    self.advertised.insert(prefix, o.clone());
+                    match groups.iter_mut().find(|(g, _)| Arc::ptr_eq(g, &o)) {
+                        Some((_, prefixes)) => prefixes.push(prefix),
+                        None => groups.push((o, vec![prefix])),
+                    }
+                }
+                other => {
+                    if let Some(Err(reason)) = other {
+                        self.unsendable.push(Unsendable { prefix, reason });
+                    }
+                    if self.advertised.remove(&prefix).is_some() {
+                        match prefix {
+                            IpNet::V4(_) => withdraw_v4.push(prefix),
+                            IpNet::V6(_) => withdraw_v6.push(prefix),
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if !withdraw_v4.is_empty() {
+            out.extend(wire::pack_withdraw(Family::Ipv4Unicast, &withdraw_v4, opts));
+        }
+        if !withdraw_v6.is_empty() {
+            out.extend(wire::pack_withdraw(Family::Ipv6Unicast, &withdraw_v6, opts));
+        }
+        for (o, prefixes) in &groups {
+            out.extend(wire::pack_announce_with_next_hop(
+                &o.attributes,
+                o.family,
+                &o.next_hop,
+                prefixes,
+                opts,
+            ));
+        }
+        self.prune_interned();
+        out
+    }
+
     /// The shared wire form of `route`: routes that differ only in their
     /// prefix share one [`Outbound`], built once per session.
     fn intern(&mut self, route: &VipRoute) -> WireForm {
+        let v4 = matches!(route.prefix, IpNet::V4(_));
+        if let Some((attrs, family, form)) = &self.last
+            && *family == v4
+            && Arc::ptr_eq(attrs, &route.attrs)
+        {
+            return form.clone();
+        }
+        let form = self.intern_slow(route);
+        self.last = Some((route.attrs.clone(), v4, form.clone()));
+        form
+    }
+
+    fn intern_slow(&mut self, route: &VipRoute) -> WireForm {
         let hash = route_key_hash(route);
         if let Some(hit) = self
             .interned
@@ -239,6 +322,7 @@ impl AdjRibOut {
     fn prune_interned(&mut self) {
         let total: usize = self.interned.values().map(Vec::len).sum();
         if total > 4096 {
+            self.last = None;
             for bucket in self.interned.values_mut() {
                 bucket.retain(|(_, o)| o.as_ref().is_ok_and(|o| Arc::strong_count(o) > 1));
             }
@@ -388,14 +472,16 @@ mod tests {
     }
 
     fn vip(prefix: &str) -> VipRoute {
-        VipRoute {
-            prefix: prefix.parse().unwrap(),
-            communities: vec![Community::new(65000, 100)],
-            large_communities: vec!["65000:1:1".parse::<LargeCommunity>().unwrap()],
-            med: Some(10),
-            local_pref: None,
-            as_path_prepend: 1,
-        }
+        VipRoute::new(
+            prefix.parse().unwrap(),
+            RouteAttrs {
+                communities: vec![Community::new(65000, 100)],
+                large_communities: vec!["65000:1:1".parse::<LargeCommunity>().unwrap()],
+                med: Some(10),
+                local_pref: None,
+                as_path_prepend: 1,
+            },
+        )
     }
 
     fn set(routes: &[VipRoute]) -> DesiredSet {
@@ -665,5 +751,74 @@ mod tests {
                 link_local: Some("fe80::2".parse().unwrap()),
             }
         );
+    }
+
+    #[test]
+    fn applied_changes_send_only_the_named_prefixes_in_their_current_state() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let a = vip("198.18.0.10/32");
+        let b = vip("198.18.0.11/32");
+        let c = vip("fd00:198:18::10/128");
+        rib.initial_routes(&set(&[a.clone(), b.clone(), c.clone()]));
+        // b withdrawn, a changed, c untouched but named (a repeat): only
+        // what differs from what was advertised goes out.
+        let mut a2 = a.clone();
+        a2.med = Some(99);
+        let now = set(&[a2.clone(), c.clone()]);
+        let updates = decode(
+            &rib.apply_changes(&now, &[b.prefix, a.prefix, c.prefix, b.prefix]),
+            &p,
+        );
+        assert_eq!(updates.len(), 2, "{updates:?}");
+        let v4 = |p: &str| p.parse::<ipnet::Ipv4Net>().unwrap();
+        assert_eq!(updates[0].withdrawn, vec![v4("198.18.0.11/32")]);
+        assert_eq!(updates[1].nlri, vec![v4("198.18.0.10/32")]);
+        assert_eq!(
+            attr(&updates[1], |a| match a {
+                PathAttribute::MultiExitDisc(m) => Some(*m),
+                _ => None,
+            }),
+            Some(99)
+        );
+        assert_eq!(rib.advertised_count(), 2);
+        // A full sync afterwards finds nothing to do: both paths agree.
+        assert!(rib.sync(&now).is_empty());
+        // Nothing changed: nothing sent.
+        assert!(rib.apply_changes(&now, &[a.prefix]).is_empty());
+    }
+
+    #[test]
+    fn a_large_block_is_packed_into_full_updates_grouped_by_attributes() {
+        let p = peer(true);
+        let mut rib = AdjRibOut::new(p.clone());
+        let shared = vip("198.18.0.0/32").attrs;
+        let mut other = RouteAttrs::clone(&shared);
+        other.med = Some(77);
+        let other = Arc::new(other);
+        // 10_000 VIPs, every tenth with other attributes.
+        let routes: Vec<VipRoute> = (0..10_000u32)
+            .map(|i| VipRoute {
+                prefix: crate::vip::nth_host("198.18.0.0/32".parse().unwrap(), i).unwrap(),
+                attrs: if i % 10 == 0 { other.clone() } else { shared.clone() },
+            })
+            .collect();
+        let msgs = rib.initial_routes(&set(&routes));
+        // 5 octets per /32: 9000 + 1000 prefixes need 12 + 2 full messages.
+        assert!(msgs.len() <= 14, "{} messages", msgs.len());
+        assert!(msgs.iter().all(|m| m.len() <= 4096));
+        let updates = decode(&msgs, &p);
+        let total: usize = updates.iter().map(|u| u.nlri.len()).sum();
+        assert_eq!(total, 10_000);
+        // Each UPDATE carries one group: all its prefixes share the MED.
+        for u in &updates {
+            let med = attr(u, |a| match a {
+                PathAttribute::MultiExitDisc(m) => Some(*m),
+                _ => None,
+            });
+            let base = u32::from("198.18.0.0".parse::<Ipv4Addr>().unwrap());
+            let tenth = u.nlri.iter().all(|n| (u32::from(n.addr()) - base) % 10 == 0);
+            assert_eq!(med == Some(77), tenth);
+        }
     }
 }

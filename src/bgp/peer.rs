@@ -29,7 +29,7 @@ use super::sockopt;
 use super::wire::{Afi, CeaseSubcode};
 use crate::bfd::BfdState;
 use crate::config::{PeerConfig, Speaker};
-use crate::vip::DesiredSet;
+use crate::vip::{Changes, DesiredReader};
 
 /// How long shutdown waits for the final messages to leave.
 const SHUTDOWN_FLUSH: Duration = Duration::from_millis(500);
@@ -46,6 +46,10 @@ pub type InboundMap = std::sync::Arc<std::sync::RwLock<HashMap<IpAddr, InboundSe
 pub struct PeerStop {
     pub reason: String,
     pub cease: CeaseSubcode,
+    /// A stop for a restart: if the peer negotiated Graceful Restart, close
+    /// the connection without a NOTIFICATION and withdraw nothing, so it
+    /// keeps our routes (RFC 4724 4.2) until we are back.
+    pub keep_routes: bool,
 }
 
 /// What a peer task reports from its connections.
@@ -125,11 +129,16 @@ pub struct PeerTask {
     ready: watch::Receiver<bool>,
     /// End-of-RIB is owed once `ready` turns true.
     eor_pending: bool,
+    /// The established session's peer advertised Graceful Restart: it
+    /// keeps our routes when the connection closes without a NOTIFICATION.
+    peer_helps_restart: bool,
     /// The BFD session watching the path to this peer, once started.
     bfd: Option<Bfd>,
     session: Session,
     rib: Option<AdjRibOut>,
-    desired: watch::Receiver<DesiredSet>,
+    desired: DesiredReader,
+    /// The last desired-set change this session has sent (see [`crate::vip::ChangeLog`]).
+    desired_seen: u64,
     conns: HashMap<ConnId, ConnIo>,
     next_conn: u64,
     connect_attempt: Option<(u64, JoinHandle<()>)>,
@@ -147,7 +156,7 @@ pub struct PeerTask {
 pub fn spawn(
     cfg: PeerConfig,
     speaker: &Speaker,
-    desired: watch::Receiver<DesiredSet>,
+    desired: DesiredReader,
     ready: watch::Receiver<bool>,
     stop: watch::Receiver<Option<PeerStop>>,
 ) -> PeerHandle {
@@ -184,11 +193,13 @@ pub fn spawn(
         graceful_restart: speaker.graceful_restart_time.is_some(),
         ready,
         eor_pending: false,
+        peer_helps_restart: false,
         bfd: None,
         cfg,
         session,
         rib: None,
         desired,
+        desired_seen: 0,
         conns: HashMap::new(),
         next_conn: 0,
         connect_attempt: None,
@@ -246,6 +257,7 @@ impl PeerTask {
                     let why = stop.borrow().clone().unwrap_or(PeerStop {
                         reason: "vipd shutting down".into(),
                         cease: CeaseSubcode::AdministrativeShutdown,
+                        keep_routes: false,
                     });
                     self.stop(why).await;
                     return;
@@ -301,6 +313,9 @@ impl PeerTask {
 
     /// Withdraw everything, say goodbye, and wait (bounded) for it to leave.
     async fn stop(&mut self, why: PeerStop) {
+        if why.keep_routes && self.graceful_restart && self.peer_helps_restart {
+            return self.close_for_restart(&why.reason).await;
+        }
         if let Some(bfd) = self.bfd.take() {
             let _ = bfd.stop.send(Some(why.reason.clone()));
         }
@@ -314,6 +329,37 @@ impl PeerTask {
         };
         let outs = self.session.handle(std::time::Instant::now(), input);
         self.apply(outs);
+        let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
+        let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+            for w in writers {
+                let _ = w.await;
+            }
+        })
+        .await;
+    }
+
+    /// RFC 4724 4.2: a connection that closes without a NOTIFICATION makes
+    /// a helper keep our routes, marked stale, for our Restart Time, and
+    /// drop them only if the restarted vipd does not announce them again
+    /// before its End-of-RIB. So: no withdrawal, no NOTIFICATION, just FIN.
+    /// BFD (if any) still says AdminDown, which RFC 5882 3.2 says is no
+    /// forwarding failure.
+    async fn close_for_restart(&mut self, reason: &str) {
+        info!(
+            %reason,
+            "closing the session without a NOTIFICATION: the peer keeps our routes (graceful restart)"
+        );
+        if let Some(bfd) = self.bfd.take() {
+            let _ = bfd.stop.send(Some(reason.to_string()));
+        }
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            if let Some(io) = self.conns.remove(&conn) {
+                let _ = io.writer.send(WriterCmd::Close);
+                io.reader.abort();
+                self.closing.push(io.writer_task);
+            }
+        }
         let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
         let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {
             for w in writers {
@@ -512,6 +558,7 @@ impl PeerTask {
                     if was_established {
                         self.rib = None;
                         self.eor_pending = false;
+                        self.peer_helps_restart = false;
                         let r = std::mem::take(&mut self.received);
                         warn!(
                             %conn,
@@ -559,7 +606,7 @@ impl PeerTask {
             }
         }
         for afi in refresh {
-            let desired = self.desired.borrow().clone();
+            let desired = self.desired.current();
             if let Some(rib) = self.rib.as_mut() {
                 let msgs = rib.refresh(&desired, afi);
                 self.send_updates(msgs);
@@ -591,6 +638,7 @@ impl PeerTask {
     }
 
     fn on_established(&mut self, n: Negotiated) {
+        self.peer_helps_restart = n.peer_graceful_restart;
         self.start_bfd(&n);
         // RFC 9687: the larger of 8 minutes and twice the hold time, unless
         // configured; not used when the hold time is zero.
@@ -627,8 +675,9 @@ impl PeerTask {
             next_hop_v6,
             next_hop_v6_link_local,
         });
-        let desired = self.desired.borrow_and_update().clone();
-        let msgs = rib.initial_routes(&desired);
+        let snapshot = self.desired.snapshot();
+        self.desired_seen = snapshot.seq;
+        let msgs = rib.initial_routes(&snapshot.set);
         info!(prefixes = rib.advertised_count(), "announced");
         self.rib = Some(rib);
         self.log_unsendable();
@@ -648,20 +697,26 @@ impl PeerTask {
         self.eor_pending = false;
         // Whatever the desired set gained meanwhile goes out before the
         // End-of-RIB that closes the initial table.
-        if self.desired.has_changed().unwrap_or(false) {
+        if self.desired.has_changed() {
             self.sync_desired();
         }
         if let Some(rib) = &self.rib {
             let msgs = rib.end_of_rib();
+            info!(prefixes = rib.advertised_count(), "End-of-RIB sent");
             self.send_updates(msgs);
         }
     }
 
-    /// Converge the peer on the latest desired set.
+    /// Converge the peer on the latest desired set: just the prefixes that
+    /// changed, or the whole set if this session fell behind the change log.
     fn sync_desired(&mut self) {
-        let desired = self.desired.borrow_and_update().clone();
+        let (snapshot, changes) = self.desired.changes_since(self.desired_seen);
+        self.desired_seen = snapshot.seq;
         if let Some(rib) = self.rib.as_mut() {
-            let msgs = rib.sync(&desired);
+            let msgs = match changes {
+                Changes::Some(prefixes) => rib.apply_changes(&snapshot.set, &prefixes),
+                Changes::Resync => rib.sync(&snapshot.set),
+            };
             self.log_unsendable();
             self.send_updates(msgs);
         }
@@ -716,6 +771,7 @@ impl PeerTask {
                 .ttl_security
                 .then(|| self.cfg.multihop.unwrap_or(1)),
             md5_key: self.cfg.password.clone(),
+            ao_keys: self.cfg.tcp_ao.clone(),
         };
         let events = self.events_tx.clone();
         let task = tokio::spawn(async move {
@@ -753,6 +809,8 @@ struct Security {
     gtsm_hops: Option<u8>,
     /// RFC 2385 key.
     md5_key: Option<String>,
+    /// RFC 5925 keys, the first one current.
+    ao_keys: Vec<crate::config::TcpAoKey>,
 }
 
 async fn connect(
@@ -776,6 +834,10 @@ async fn connect(
     }
     if let Some(key) = &security.md5_key {
         sockopt::set_tcp_md5(&socket, remote.ip(), key.as_bytes())?;
+    }
+    if !security.ao_keys.is_empty() {
+        sockopt::set_tcp_ao(&socket, remote.ip(), &security.ao_keys, false)
+            .map_err(io::Error::other)?;
     }
     if let Some(ip) = local {
         socket.bind(SocketAddr::new(ip, 0))?;

@@ -122,6 +122,10 @@ pub struct PeerConfig {
     /// RFC 5082 GTSM: send with TTL 255 and accept only segments from at
     /// most `multihop` (default 1) hops away.
     pub ttl_security: bool,
+    /// RFC 5925 TCP-AO Master Key Tuples for this session; empty = no
+    /// TCP-AO. The first is sent with; the others are accepted. Never set
+    /// together with `password`.
+    pub tcp_ao: Vec<TcpAoKey>,
     /// Past this many prefixes received in one session: Cease/Maximum
     /// Number of Prefixes Reached (RFC 4486). `None` = no limit (counted,
     /// never stored).
@@ -132,6 +136,27 @@ pub struct PeerConfig {
     /// `None` = the RFC's default, the larger of 8 minutes and twice the
     /// negotiated hold time.
     pub send_hold_time: Option<Duration>,
+}
+
+/// One TCP-AO Master Key Tuple (RFC 5925 3.1) of a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpAoKey {
+    /// KeyID on the segments vipd sends with this key (SendID).
+    pub send_id: u8,
+    /// KeyID the peer puts on its segments with this key (RecvID).
+    pub recv_id: u8,
+    pub algorithm: TcpAoAlgorithm,
+    /// The master key, 1..=80 bytes.
+    pub key: String,
+}
+
+/// The MAC algorithms of RFC 5926, both with 96-bit MACs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpAoAlgorithm {
+    /// HMAC-SHA-1-96 (`"hmac-sha1"`, the default).
+    HmacSha1,
+    /// AES-128-CMAC-96 (`"aes-128-cmac"`).
+    AesCmac128,
 }
 
 /// `max_prefixes` default: plenty for a peer that should send us nothing.
@@ -167,6 +192,10 @@ pub struct VipConfig {
     pub name: String,
     /// Host bits are zero. A bare address in the file becomes a /32 or /128.
     pub prefix: ipnet::IpNet,
+    /// `count`: this entry stands for `count` consecutive host prefixes
+    /// starting at `prefix` (1 for a single VIP). A block stays one entry
+    /// here; the VIP machine expands it (sharing its attributes).
+    pub count: u32,
     pub communities: Vec<Community>,
     pub large_communities: Vec<LargeCommunity>,
     pub med: Option<u32>,
@@ -194,6 +223,30 @@ pub struct VipConfig {
     pub ospf: bool,
     /// `ospf_cost`: its OSPF metric; `None` = the default (1).
     pub ospf_cost: Option<u32>,
+}
+
+impl VipConfig {
+    /// The VIPs this entry stands for (`count` of them), in order.
+    pub fn prefixes(&self) -> impl Iterator<Item = ipnet::IpNet> + '_ {
+        (0..self.count.max(1)).filter_map(|i| crate::vip::nth_host(self.prefix, i))
+    }
+
+    /// Whether `prefix` is one of this entry's VIPs.
+    pub fn covers(&self, prefix: ipnet::IpNet) -> bool {
+        use ipnet::IpNet::{V4, V6};
+        match (self.prefix, prefix) {
+            _ if self.prefix == prefix => true,
+            (V4(a), V4(b)) if self.count > 1 && b.prefix_len() == 32 => {
+                let (a, b) = (u32::from(a.addr()), u32::from(b.addr()));
+                b >= a && u64::from(b - a) < u64::from(self.count)
+            }
+            (V6(a), V6(b)) if self.count > 1 && b.prefix_len() == 128 => {
+                let (a, b) = (u128::from(a.addr()), u128::from(b.addr()));
+                b >= a && b - a < u128::from(self.count)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Reads, parses and validates the file at `path`. A read failure is a [`ConfigError`] too.

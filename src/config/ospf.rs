@@ -19,7 +19,8 @@
 //!
 //! [[vip]]
 //! prefix = "198.18.0.10/32"
-//! ospf = true                  # opt in: originate this VIP into OSPF (default false)
+//! ospf = true                  # originate this VIP into OSPF: default true when
+//!                              # [ospf] exists; `false` keeps it BGP-only
 //! ospf_cost = 1                # 0..=65535, default 1
 //! ```
 //!
@@ -336,8 +337,10 @@ pub(crate) fn validate(
             .interface
             .iter()
             .any(|i| i.get_ref().ipv6.as_ref().is_some_and(|b| *b.get_ref()));
+        // Only a VIP that asked for OSPF in so many words; one that is in by
+        // default simply has no OSPFv3 to carry it.
         for (prefix, (flag, _)) in opted.iter() {
-            if prefix.addr().is_ipv6() && !any_ipv6 {
+            if prefix.addr().is_ipv6() && !any_ipv6 && flag.is_some() {
                 v.report_at(*flag, &format!("vip prefix {prefix}"), format!(
                     "{prefix} opts into OSPF, but no [[ospf.interface]] has ipv6 = true, so no OSPFv3 runs to carry it"
                 ));
@@ -357,7 +360,10 @@ pub(crate) fn validate(
     (config.ok().filter(|_| v.errors.is_empty()), v.errors)
 }
 
-/// The VIPs with `ospf = true`, each with where the flag is and its cost.
+/// The VIPs in OSPF, each with where its `ospf` flag is (`None`: not
+/// written, on by default) and its cost. With `[ospf]`, every VIP is in
+/// unless it says `ospf = false`; a block (`count > 1`) only if it asks,
+/// which its own validation refuses (one LSA per address is not there yet).
 fn opted_in_vips(
     v: &mut V<'_>,
     have_ospf: bool,
@@ -367,12 +373,16 @@ fn opted_in_vips(
     let mut failed = false;
     for (i, raw) in vips.iter().enumerate() {
         let p = raw.get_ref();
-        let on = p.ospf.as_ref().is_some_and(|b| *b.get_ref());
+        let block = p.count.as_ref().is_some_and(|c| *c.get_ref() > 1);
+        let on = match &p.ospf {
+            Some(b) => *b.get_ref(),
+            None => have_ospf && !block,
+        };
         let cost = match &p.ospf_cost {
             Some(c) => match v.int(c, &format!("vip[{i}].ospf_cost"), 0..=65535, "") {
                 Ok(n) if on => Some(n as u32),
                 Ok(_) => {
-                    v.report(c, &format!("vip[{i}].ospf_cost"), "ospf_cost is set but ospf is not true: add `ospf = true` or remove ospf_cost");
+                    v.report(c, &format!("vip[{i}].ospf_cost"), "ospf_cost is set but the VIP is not originated into OSPF (`ospf = false`, or no [ospf] table): remove ospf_cost or originate it");
                     failed = true;
                     None
                 }
@@ -634,7 +644,7 @@ mod tests {
     #[test]
     fn defaults_fill_everything_but_the_interface_name() {
         let c = ok(
-            "[ospf]\n[[ospf.interface]]\nname = \"eth1\"\n[[vip]]\nprefix = \"198.18.0.10/32\"\nospf = true\n[[vip]]\nprefix = \"198.18.0.11\"\n",
+            "[ospf]\n[[ospf.interface]]\nname = \"eth1\"\n[[vip]]\nprefix = \"198.18.0.10/32\"\nospf = true\n[[vip]]\nprefix = \"198.18.0.11\"\n[[vip]]\nprefix = \"198.18.0.12\"\nospf = false\n[[vip]]\nprefix = \"fd00::12\"\n",
         );
         assert_eq!(c.router_id, Ipv4Addr::new(10, 255, 0, 2));
         assert_eq!(c.area, Ipv4Addr::UNSPECIFIED);
@@ -653,10 +663,16 @@ mod tests {
                 ipv6: false,
             }]
         );
-        // Opt-in: only the first VIP.
+        // With [ospf], every VIP unless `ospf = false`; the IPv6 one is
+        // listed but no OSPFv3 runs (no `ipv6 = true`), which is no error
+        // for a VIP that did not ask.
         assert_eq!(
             c.vips,
-            BTreeMap::from([("198.18.0.10/32".parse().unwrap(), 1)])
+            BTreeMap::from([
+                ("198.18.0.10/32".parse().unwrap(), 1),
+                ("198.18.0.11/32".parse().unwrap(), 1),
+                ("fd00::12/128".parse().unwrap(), 1),
+            ])
         );
     }
 
@@ -758,10 +774,15 @@ mod tests {
             "{e:?}"
         );
         let e = errors(
-            "[ospf]\n[[ospf.interface]]\nname = \"eth1\"\n[[vip]]\nprefix = \"198.18.0.10/32\"\nospf_cost = 5\n",
+            "[ospf]\n[[ospf.interface]]\nname = \"eth1\"\n[[vip]]\nprefix = \"198.18.0.10/32\"\nospf = false\nospf_cost = 5\n",
         );
         assert!(
-            e[0].contains("ospf_cost is set but ospf is not true"),
+            e[0].contains("ospf_cost is set but the VIP is not originated into OSPF"),
+            "{e:?}"
+        );
+        let e = errors("[[vip]]\nprefix = \"198.18.0.10/32\"\nospf_cost = 5\n");
+        assert!(
+            e[0].contains("ospf_cost is set but the VIP is not originated into OSPF"),
             "{e:?}"
         );
         let e = errors(

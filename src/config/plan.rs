@@ -111,6 +111,11 @@ fn peer(out: &mut String, p: &PeerConfig) {
 
 fn vip(out: &mut String, v: &VipConfig, config: &Config) {
     let _ = write!(out, "  {}", v.prefix);
+    if v.count > 1
+        && let Some(last) = crate::vip::nth_host(v.prefix, v.count - 1)
+    {
+        let _ = write!(out, " .. {last} ({} VIPs)", v.count);
+    }
     if v.name != v.prefix.to_string() {
         let _ = write!(out, " ({})", v.name);
     }

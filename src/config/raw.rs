@@ -74,9 +74,21 @@ pub(crate) struct RawPeer {
     // Session security and inbound limits.
     pub(crate) password: Option<S<String>>,
     pub(crate) ttl_security: Option<S<bool>>,
+    /// `tcp_ao = [{ ... }]` or `[[peer.tcp_ao]]` tables.
+    pub(crate) tcp_ao: Option<Vec<S<RawTcpAoKey>>>,
     pub(crate) max_prefixes: Option<S<i64>>,
     pub(crate) max_prefixes_restart: Option<S<String>>,
     pub(crate) send_hold_time: Option<S<String>>,
+}
+
+/// One `[[peer]] tcp_ao` key (RFC 5925 Master Key Tuple).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTcpAoKey {
+    pub(crate) send_id: Option<S<i64>>,
+    pub(crate) recv_id: Option<S<i64>>,
+    pub(crate) key: Option<S<String>>,
+    pub(crate) algorithm: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +96,8 @@ pub(crate) struct RawPeer {
 pub(crate) struct RawVip {
     pub(crate) name: Option<S<String>>,
     pub(crate) prefix: Option<S<String>>,
+    /// `count = N`: N consecutive host prefixes from `prefix`, alike in all else.
+    pub(crate) count: Option<S<i64>>,
     #[serde(default)]
     pub(crate) communities: Vec<S<String>>,
     #[serde(default)]

@@ -13,6 +13,7 @@ mod bfd;
 mod check_kinds;
 mod checks;
 mod operator;
+mod reference;
 
 const FULL: &str = include_str!("../../configs/examples/full.toml");
 const MINIMAL: &str = include_str!("../../configs/examples/minimal.toml");
@@ -84,6 +85,7 @@ fn the_full_example_loads_to_the_expected_config() {
                 }),
                 password: Some("s3cret".into()),
                 ttl_security: true,
+                tcp_ao: vec![],
                 max_prefixes: Some(100),
                 max_prefixes_restart: Duration::from_secs(60),
                 send_hold_time: None,
@@ -107,6 +109,7 @@ fn the_full_example_loads_to_the_expected_config() {
                 bfd: None,
                 password: None,
                 ttl_security: false,
+                tcp_ao: vec![],
                 max_prefixes: Some(crate::config::DEFAULT_MAX_PREFIXES),
                 max_prefixes_restart: crate::config::DEFAULT_MAX_PREFIXES_RESTART,
                 send_hold_time: None,
@@ -116,6 +119,7 @@ fn the_full_example_loads_to_the_expected_config() {
             VipConfig {
                 name: "web".into(),
                 prefix: "198.18.0.10/32".parse().unwrap(),
+                count: 1,
                 communities: vec![Community::new(65000, 100), Community::new(65000, 200)],
                 large_communities: vec!["65000:1:1".parse().unwrap()],
                 med: Some(10),
@@ -134,6 +138,7 @@ fn the_full_example_loads_to_the_expected_config() {
             VipConfig {
                 name: "2001:db8:ffff::10/128".into(),
                 prefix: "2001:db8:ffff::10/128".parse().unwrap(),
+                count: 1,
                 communities: vec![],
                 large_communities: vec![],
                 med: None,
@@ -146,12 +151,33 @@ fn the_full_example_loads_to_the_expected_config() {
                 drain_med: None,
                 drain_prepend: 0,
                 interface: None,
-                ospf: false,
-                ospf_cost: None,
+                ospf: true,
+                ospf_cost: Some(10),
             },
         ],
         checks: full_example_checks(),
-        ospf: None,
+        ospf: Some(OspfConfig {
+            router_id: Ipv4Addr::new(10, 255, 1, 2),
+            area: Ipv4Addr::UNSPECIFIED,
+            vip_lsa: Some(OspfVipLsa::External),
+            external_type: OspfExternalType::Type2,
+            interfaces: vec![OspfInterface {
+                name: "eth1".into(),
+                network: OspfNetwork::PointToPoint,
+                cost: 10,
+                hello_interval: 10,
+                dead_interval: 40,
+                retransmit_interval: 5,
+                auth: Some(OspfAuth {
+                    algorithm: OspfAuthAlgorithm::HmacSha256,
+                    key_id: 1,
+                    key: b"change-me".to_vec(),
+                }),
+                ipv6: true,
+            }],
+            // The web VIP says `ospf = false`.
+            vips: BTreeMap::from([("2001:db8:ffff::10/128".parse().unwrap(), 10)]),
+        }),
     };
     assert_eq!(config, expected);
     assert_eq!(parse(FULL, "full.toml"), Ok(expected));
@@ -416,7 +442,7 @@ fn unknown_keys_are_named_with_their_table_and_line() {
             "[[vip]]\nprefix = \"198.18.0.1\"\ncolour = \"red\"\n"
         )),
         [
-            "vipd.toml:6:1: vip[0].colour: unknown key `colour` (known keys here: name, prefix, \
+            "vipd.toml:6:1: vip[0].colour: unknown key `colour` (known keys here: name, prefix, count, \
              communities, large_communities, med, local_pref, as_path_prepend, checks, \
              check_policy, hold_down, drain_time, drain_med, drain_prepend, interface, ospf, ospf_cost)"
         ]
@@ -1218,4 +1244,147 @@ proptest! {
         );
         check_never_panics(&text);
     }
+}
+
+// ---------------------------------------------------------------------------
+// TCP-AO keys (`[[peer]] tcp_ao`, RFC 5925 / RFC 5926)
+
+/// Lines 4-6; a `tcp_ao` after it starts on line 7.
+const AO_PEER: &str = "[[peer]]\naddress = \"10.0.0.1\"\nremote_asn = 65000\n";
+
+fn ao_key(send_id: u8, recv_id: u8, algorithm: TcpAoAlgorithm, key: &str) -> TcpAoKey {
+    TcpAoKey {
+        send_id,
+        recv_id,
+        algorithm,
+        key: key.into(),
+    }
+}
+
+#[test]
+fn tcp_ao_keys_load_in_order_with_hmac_sha1_by_default() {
+    let config = ok(&with_speaker(&format!(
+        "{AO_PEER}tcp_ao = [\n  {{ send_id = 1, recv_id = 2, key = \"first\" }},\n  \
+         {{ send_id = 3, recv_id = 4, key = \"second\", algorithm = \"aes-128-cmac\" }},\n]\n"
+    )));
+    assert_eq!(
+        config.peers[0].tcp_ao,
+        vec![
+            ao_key(1, 2, TcpAoAlgorithm::HmacSha1, "first"),
+            ao_key(3, 4, TcpAoAlgorithm::AesCmac128, "second"),
+        ]
+    );
+    assert_eq!(config.peers[0].password, None);
+}
+
+#[test]
+fn tcp_ao_keys_may_be_written_as_peer_tcp_ao_tables() {
+    let config = ok(&with_speaker(&format!(
+        "{AO_PEER}[[peer.tcp_ao]]\nsend_id = 0\nrecv_id = 255\nkey = \"{}\"\n\
+         algorithm = \"hmac-sha1\"\n",
+        "k".repeat(80)
+    )));
+    assert_eq!(
+        config.peers[0].tcp_ao,
+        vec![ao_key(0, 255, TcpAoAlgorithm::HmacSha1, &"k".repeat(80))]
+    );
+}
+
+#[test]
+fn a_peer_without_tcp_ao_has_no_keys() {
+    let config = ok(&with_speaker(AO_PEER));
+    assert!(config.peers[0].tcp_ao.is_empty());
+}
+
+#[test]
+fn tcp_ao_and_password_on_one_peer_are_refused() {
+    assert_eq!(
+        errors(&with_speaker(&format!(
+            "{AO_PEER}password = \"md5\"\ntcp_ao = [{{ send_id = 1, recv_id = 1, key = \"ao\" }}]\n"
+        ))),
+        [
+            "vipd.toml:8:11: peer[0].tcp_ao: tcp_ao and password cannot both be set: a session \
+             uses TCP-AO (RFC 5925) or TCP-MD5 (RFC 2385), never both; remove one of them"
+        ]
+    );
+}
+
+#[test]
+fn tcp_ao_key_ids_are_one_octet_and_every_mistake_is_reported() {
+    assert_eq!(
+        errors(&with_speaker(&format!(
+            "{AO_PEER}tcp_ao = [\n  {{ send_id = 256, recv_id = -1, key = \"\" }},\n  \
+             {{ recv_id = 1, algorithm = \"hmac-md5\" }},\n]\n"
+        ))),
+        [
+            "vipd.toml:8:15: peer[0].tcp_ao[0].send_id: 256 is out of range (0..=255; a KeyID \
+             is one octet)",
+            "vipd.toml:8:30: peer[0].tcp_ao[0].recv_id: -1 is out of range (0..=255; a KeyID \
+             is one octet)",
+            "vipd.toml:8:40: peer[0].tcp_ao[0].key: a TCP-AO master key is 1 to 80 bytes long, \
+             this one is 0",
+            "vipd.toml:9:3: peer[0].tcp_ao[1]: missing required key `send_id`",
+            "vipd.toml:9:3: peer[0].tcp_ao[1]: missing required key `key`",
+            "vipd.toml:9:30: peer[0].tcp_ao[1].algorithm: \"hmac-md5\" is not a TCP-AO \
+             algorithm: use \"hmac-sha1\" or \"aes-128-cmac\" (RFC 5926)",
+        ]
+    );
+}
+
+#[test]
+fn a_tcp_ao_key_longer_than_80_bytes_is_refused() {
+    let errors = errors(&with_speaker(&format!(
+        "{AO_PEER}tcp_ao = [{{ send_id = 1, recv_id = 1, key = \"{}\" }}]\n",
+        "k".repeat(81)
+    )));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].ends_with(
+            "peer[0].tcp_ao[0].key: a TCP-AO master key is 1 to 80 bytes long, this one is 81"
+        ),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn two_tcp_ao_keys_of_a_peer_may_not_share_a_send_id_or_a_recv_id() {
+    assert_eq!(
+        errors(&with_speaker(&format!(
+            "{AO_PEER}tcp_ao = [\n  {{ send_id = 1, recv_id = 2, key = \"a\" }},\n  \
+             {{ send_id = 1, recv_id = 3, key = \"b\" }},\n  \
+             {{ send_id = 4, recv_id = 2, key = \"c\" }},\n]\n"
+        ))),
+        [
+            "vipd.toml:9:3: peer[0].tcp_ao[1].send_id: send_id 1 is also the send_id of \
+             peer[0].tcp_ao[0]: each key of a session needs its own send_id (RFC 5925 3.1)",
+            "vipd.toml:10:3: peer[0].tcp_ao[2].recv_id: recv_id 2 is also the recv_id of \
+             peer[0].tcp_ao[0]: each key of a session needs its own recv_id (RFC 5925 3.1)",
+        ]
+    );
+    // The same IDs on two different peers are fine.
+    ok(&with_speaker(&format!(
+        "{AO_PEER}tcp_ao = [{{ send_id = 1, recv_id = 1, key = \"a\" }}]\n\
+         [[peer]]\naddress = \"10.0.0.2\"\nremote_asn = 65000\n\
+         tcp_ao = [{{ send_id = 1, recv_id = 1, key = \"b\" }}]\n"
+    )));
+}
+
+#[test]
+fn an_empty_tcp_ao_list_is_refused() {
+    assert_eq!(
+        errors(&with_speaker(&format!("{AO_PEER}tcp_ao = []\n"))),
+        [
+            "vipd.toml:4:1: peer[0].tcp_ao: an empty list: give at least one key, or remove \
+             tcp_ao"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_tcp_ao_table_is_refused() {
+    let errors = errors(&with_speaker(&format!(
+        "{AO_PEER}tcp_ao = [{{ send_id = 1, recv_id = 1, key = \"a\", key_id = 1 }}]\n"
+    )));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("key_id"), "{errors:?}");
 }

@@ -5,6 +5,7 @@
 //! sibling key is wrong, so one mistake does not cause a cascade of others.
 
 mod check;
+mod tcp_ao;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -29,6 +30,8 @@ const DEFAULT_CONNECT_RETRY: u64 = 5;
 const DEFAULT_CONNECT_RETRY_MAX: u64 = 120;
 /// A longer AS_PATH than this is a typo, not traffic engineering.
 const MAX_PREPEND: i64 = 32;
+/// The largest `[[vip]] count` block (4Mi host prefixes).
+pub(crate) const MAX_VIP_COUNT: i64 = 4 * 1024 * 1024;
 const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(10);
 /// No delay, interval or timeout in the file is longer: a longer one is a typo,
 /// and the bound keeps deadline arithmetic far from overflow.
@@ -602,6 +605,7 @@ impl Validator<'_> {
             }
         });
         let ttl_security = p.ttl_security.as_ref().is_some_and(|t| *t.get_ref());
+        let tcp_ao = self.tcp_ao(i, raw);
         let max_prefixes = self
             .optional(&p.max_prefixes, |v, n| {
                 Ok(v.int(
@@ -645,6 +649,7 @@ impl Validator<'_> {
             bfd: bfd?,
             password: password?,
             ttl_security,
+            tcp_ao: tcp_ao?,
             max_prefixes: max_prefixes?,
             max_prefixes_restart: max_prefixes_restart?,
             send_hold_time: send_hold_time?,
@@ -851,10 +856,41 @@ impl Validator<'_> {
             }
         });
 
+        let count = match (&p.count, &prefix) {
+            (None, _) => Ok(1),
+            (Some(n), prefix) => {
+                let count = self.int(n, &key("count"), 1..=MAX_VIP_COUNT, "")?;
+                match prefix {
+                    Ok(prefix) => block_fits(*prefix, count)
+                        .map_err(|message| self.report(&n.span(), &key("count"), message)),
+                    Err(_) => Ok(count as u32),
+                }
+            }
+        };
+        if let (Some(n), Ok(c)) = (&p.count, &count)
+            && *c > 1
+        {
+            // Each of these is about one address; a block would need one
+            // per VIP (not supported yet).
+            for (set, what) in [
+                (p.interface.is_some(), "interface"),
+                (p.ospf.as_ref().is_some_and(|o| *o.get_ref()), "ospf"),
+            ] {
+                if set {
+                    self.report(
+                        &n.span(),
+                        &key("count"),
+                        format!("count > 1 cannot be combined with `{what}`"),
+                    );
+                }
+            }
+        }
+
         let prefix = prefix?;
         Ok(VipConfig {
             name: name?.unwrap_or_else(|| prefix.to_string()),
             prefix,
+            count: count?,
             communities: communities?,
             large_communities: large_communities?,
             med: med?,
@@ -879,9 +915,14 @@ impl Validator<'_> {
         parse_prefix(value.get_ref()).map_err(|message| self.report(&value.span(), key, message))
     }
 
-    /// The same prefix twice is a copy-paste mistake; judged on `prefix` alone.
+    /// The same prefix twice is a copy-paste mistake; judged on `prefix`
+    /// alone, or on the range of a `count` block.
     fn duplicate_vips(&mut self, raw: &[Spanned<RawVip>]) {
         let mut seen: HashMap<IpNet, (usize, usize)> = HashMap::new();
+        // Blocks (count > 1) as (first, last, index, line), checked apart so
+        // that single VIPs stay a hash lookup.
+        let mut blocks: Vec<(u128, u128, bool, usize, usize)> = Vec::new();
+        let mut singles: Vec<(u128, bool, usize, &Spanned<String>, IpNet)> = Vec::new();
         for (i, raw) in raw.iter().enumerate() {
             let Some(text) = &raw.get_ref().prefix else {
                 continue;
@@ -889,6 +930,36 @@ impl Validator<'_> {
             let Ok(prefix) = parse_prefix(text.get_ref()) else {
                 continue;
             };
+            let count = raw
+                .get_ref()
+                .count
+                .as_ref()
+                .map_or(1, |c| *c.get_ref());
+            if count > 1 {
+                let Ok(n) = block_fits(prefix, count) else {
+                    continue;
+                };
+                let (first, v4) = host_number(prefix);
+                let last = first + u128::from(n) - 1;
+                let line = self.source.location(text.span().start).line;
+                if let Some(&(_, _, _, other, other_line)) = blocks
+                    .iter()
+                    .find(|(f, l, fam, _, _)| *fam == v4 && *f <= last && first <= *l)
+                {
+                    self.report(
+                        &text.span(),
+                        &format!("vip[{i}].prefix"),
+                        format!(
+                            "this block overlaps the block of vip[{other}] (line {other_line})"
+                        ),
+                    );
+                    continue;
+                }
+                blocks.push((first, last, v4, i, line));
+                continue;
+            }
+            let (n, v4) = host_number(prefix);
+            singles.push((n, v4, i, text, prefix));
             match seen.get(&prefix) {
                 Some(&(first, first_line)) => {
                     self.report(
@@ -905,6 +976,43 @@ impl Validator<'_> {
                 }
             }
         }
+        for (n, v4, i, text, prefix) in singles {
+            if let Some(&(_, _, _, block, line)) = blocks
+                .iter()
+                .find(|(f, l, fam, _, _)| *fam == v4 && *f <= n && n <= *l)
+            {
+                self.report(
+                    &text.span(),
+                    &format!("vip[{i}].prefix"),
+                    format!("duplicate prefix {prefix}: inside the block of vip[{block}] (line {line})"),
+                );
+            }
+        }
+    }
+}
+
+/// A `count` block must be host prefixes and fit in its address family.
+fn block_fits(first: IpNet, count: i64) -> Result<u32, String> {
+    let count = u32::try_from(count).map_err(|_| format!("{count} is not a count"))?;
+    if count > 1 && first.prefix_len() != first.max_prefix_len() {
+        return Err(format!(
+            "count > 1 needs a host prefix (/{}), not {first}",
+            first.max_prefix_len()
+        ));
+    }
+    if crate::vip::nth_host(first, count - 1).is_none() {
+        return Err(format!(
+            "{count} prefixes from {first} run past the end of the address family"
+        ));
+    }
+    Ok(count)
+}
+
+/// A host prefix as a number, and whether it is IPv4.
+fn host_number(prefix: IpNet) -> (u128, bool) {
+    match prefix {
+        IpNet::V4(n) => (u128::from(u32::from(n.addr())), true),
+        IpNet::V6(n) => (u128::from(n.addr()), false),
     }
 }
 

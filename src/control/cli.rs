@@ -1,12 +1,12 @@
 //! The client side of the control socket: what `vipd status`, `vipd drain`,
-//! `vipd undrain` and `vipd reload` do. Blocking: one request, one answer.
+//! `vipd undrain`, `vipd reload` and `vipd lease` do. Blocking: one request, one answer.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::protocol::{Request, Response, Status, Targets};
+use super::protocol::{LeaseRequest, Request, Response, Status, Targets};
 use super::render;
 use crate::config::{self, ConfigErrors, DEFAULT_CONTROL_SOCKET};
 
@@ -182,4 +182,33 @@ pub fn reload(socket: &Path) -> Result<String, CliError> {
         text.push_str(&format!("  {change}\n"));
     }
     Ok(text)
+}
+
+/// `vipd lease NAME [--ttl 5s] [--release]`: renews (or releases) a lease
+/// check.
+pub fn lease(
+    socket: &Path,
+    name: String,
+    ttl: Option<String>,
+    release: bool,
+) -> Result<String, CliError> {
+    let response = request(
+        socket,
+        &Request::Lease(LeaseRequest { name, ttl, release }),
+    )?;
+    let lease = response.lease.ok_or_else(|| CliError::Protocol {
+        path: socket.to_path_buf(),
+        message: "the answer has no lease".into(),
+    })?;
+    Ok(if lease.held {
+        format!(
+            "lease {}: held for {}\n",
+            lease.name,
+            humantime::format_duration(Duration::from_millis(
+                (lease.ttl_seconds * 1000.0).round() as u64
+            ))
+        )
+    } else {
+        format!("lease {}: released\n", lease.name)
+    })
 }

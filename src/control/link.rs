@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::notify::Notifier;
-use super::protocol::{Now, Request, Response, Status};
+use super::protocol::{LeaseAnswer, LeaseRequest, Now, Request, Response, Status};
 use crate::app::{ControlRequest, ReloadReport, StatusReport};
 use crate::config::{self, Config, ConfigErrors};
 
@@ -29,6 +29,8 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a drain may take to be accepted (it only queues inputs).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a lease renewal may take (it only writes a watch channel).
+const LEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which checks each VIP depends on, for status output.
 pub type VipChecks = BTreeMap<IpNet, Vec<String>>;
@@ -120,7 +122,10 @@ impl DaemonLink {
             (_, Some(e), _) => warn!(command, source, error = %e, "control request failed"),
             // The daemon logs a reload's outcome, change by change.
             ("reload", None, _) => {}
-            ("status", None, None) => debug!(command, source, "control request served"),
+            // Applications renew leases every few seconds: not worth a line each.
+            ("status" | "lease", None, None) => {
+                debug!(command, source, "control request served")
+            }
             (_, None, None) => info!(
                 command,
                 source,
@@ -146,6 +151,7 @@ impl DaemonLink {
                     }
                 });
             }
+            Request::Lease(lease) => return self.lease(lease).await,
             Request::Drain(targets) => (targets, true),
             Request::Undrain(targets) => (targets, false),
         };
@@ -189,6 +195,35 @@ impl DaemonLink {
             DRAIN_TIMEOUT,
         )
         .await
+    }
+
+    /// Renews or releases a lease check.
+    async fn lease(&self, request: LeaseRequest) -> Result<Response, Unavailable> {
+        let ttl = match request.ttl() {
+            Ok(ttl) => ttl,
+            Err(e) => return Ok(Response::error(e)),
+        };
+        let name = request.name.clone();
+        let release = request.release;
+        let result = self
+            .ask(
+                |reply| ControlRequest::Lease {
+                    name: request.name,
+                    ttl,
+                    release,
+                    reply,
+                },
+                LEASE_TIMEOUT,
+            )
+            .await?;
+        Ok(match result {
+            Ok(granted) => Response::lease(LeaseAnswer {
+                name,
+                held: !release,
+                ttl_seconds: granted.as_secs_f64(),
+            }),
+            Err(e) => Response::error(e),
+        })
     }
 
     /// Re-read the config file and apply the difference, telling systemd.

@@ -376,6 +376,8 @@ impl Exporter {
             "operator requests (control socket, SIGHUP) by command and result",
             self.link.requests_total.clone(),
         );
+        #[cfg(feature = "ospf")]
+        register_ospf(registry, &report.ospf);
     }
 
     async fn respond(&self, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
@@ -407,6 +409,101 @@ impl Exporter {
             ),
         }
     }
+}
+
+#[cfg(feature = "ospf")]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OspfLabel {
+    version: String,
+}
+
+#[cfg(feature = "ospf")]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OspfNeighborLabels {
+    version: String,
+    interface: String,
+    neighbor: String,
+}
+
+#[cfg(feature = "ospf")]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OspfPacketLabels {
+    version: String,
+    direction: String,
+}
+
+#[cfg(feature = "ospf")]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OspfDropLabels {
+    version: String,
+    reason: String,
+}
+
+/// The OSPF instances' gauges and counters (the instances' own counters,
+/// from start).
+#[cfg(feature = "ospf")]
+fn register_ospf(registry: &mut Registry, instances: &[crate::ospf::OspfStatus]) {
+    if instances.is_empty() {
+        return;
+    }
+    let full = Family::<OspfNeighborLabels, Gauge>::default();
+    let lsas = Family::<OspfLabel, Gauge>::default();
+    let originated = Family::<OspfLabel, Gauge>::default();
+    let packets = Family::<OspfPacketLabels, Counter>::default();
+    let dropped = Family::<OspfDropLabels, Counter>::default();
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    for o in instances {
+        let version = OspfLabel {
+            version: o.version.to_string(),
+        };
+        for n in &o.neighbors {
+            full.get_or_create(&OspfNeighborLabels {
+                version: o.version.to_string(),
+                interface: n.interface.clone(),
+                neighbor: n.router_id.to_string(),
+            })
+            .set(i64::from(n.state == "Full"));
+        }
+        lsas.get_or_create(&version).set(count(o.lsas));
+        originated.get_or_create(&version).set(count(o.originated));
+        for (direction, n) in [("received", o.packets_received), ("sent", o.packets_sent)] {
+            packets
+                .get_or_create(&OspfPacketLabels {
+                    version: o.version.to_string(),
+                    direction: direction.into(),
+                })
+                .inc_by(n);
+        }
+        for (reason, n) in &o.dropped {
+            dropped
+                .get_or_create(&OspfDropLabels {
+                    version: o.version.to_string(),
+                    reason: (*reason).to_string(),
+                })
+                .inc_by(*n);
+        }
+    }
+    registry.register(
+        "vipd_ospf_neighbor_full",
+        "1 while the OSPF neighbor is Full, 0 in any other state",
+        full,
+    );
+    registry.register("vipd_ospf_lsas", "LSAs in the area database", lsas);
+    registry.register(
+        "vipd_ospf_lsas_originated",
+        "LSAs vipd originated and has not flushed",
+        originated,
+    );
+    registry.register(
+        "vipd_ospf_packets",
+        "OSPF packets sent and received, since start",
+        packets,
+    );
+    registry.register(
+        "vipd_ospf_dropped",
+        "OSPF packets and LSAs dropped (malformed, refused), by reason, since start",
+        dropped,
+    );
 }
 
 fn message_types(c: &MessageCounts) -> [(&'static str, u64); 5] {
@@ -467,5 +564,56 @@ async fn accept(listener: TcpListener, exporter: Arc<Exporter>) {
             }
             drop(slot);
         });
+    }
+}
+
+#[cfg(all(test, feature = "ospf"))]
+mod ospf_tests {
+    use super::*;
+    use crate::ospf::{OspfNeighborStatus, OspfStatus};
+
+    #[test]
+    fn ospf_counters_and_neighbors_become_metrics() {
+        let status = OspfStatus {
+            version: "OSPFv2",
+            router_id: "10.255.36.1".parse().unwrap(),
+            area: "0.0.0.0".parse().unwrap(),
+            neighbors: vec![OspfNeighborStatus {
+                interface: "eth1".into(),
+                router_id: "10.255.35.1".parse().unwrap(),
+                address: "10.255.30.1".parse().unwrap(),
+                state: "Full".into(),
+            }],
+            lsas: 7,
+            originated: 3,
+            packets_sent: 120,
+            packets_received: 118,
+            dropped: [("bad_checksum", 2), ("unknown_lsa_type", 1)]
+                .into_iter()
+                .collect(),
+        };
+        let mut registry = Registry::default();
+        register_ospf(&mut registry, &[status]);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        for line in [
+            r#"vipd_ospf_neighbor_full{version="OSPFv2",interface="eth1",neighbor="10.255.35.1"} 1"#,
+            r#"vipd_ospf_lsas{version="OSPFv2"} 7"#,
+            r#"vipd_ospf_lsas_originated{version="OSPFv2"} 3"#,
+            r#"vipd_ospf_packets_total{version="OSPFv2",direction="received"} 118"#,
+            r#"vipd_ospf_dropped_total{version="OSPFv2",reason="bad_checksum"} 2"#,
+            r#"vipd_ospf_dropped_total{version="OSPFv2",reason="unknown_lsa_type"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn without_ospf_there_are_no_ospf_metrics() {
+        let mut registry = Registry::default();
+        register_ospf(&mut registry, &[]);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(!text.contains("vipd_ospf"), "{text}");
     }
 }

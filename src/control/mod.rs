@@ -89,7 +89,7 @@ pub enum Error {
 pub async fn run(
     config: Config,
     options: Options,
-    shutdown: impl Future<Output = String>,
+    shutdown: impl Future<Output = impl Into<app::Shutdown>>,
 ) -> Result<(), Error> {
     let notifier = Notifier::from_env();
     let control = config
@@ -130,9 +130,9 @@ pub async fn run(
     tasks.spawn(supervise(link.clone()));
 
     let shutdown = async {
-        let reason = shutdown.await;
-        notifier.stopping(&reason);
-        reason
+        let shutdown: app::Shutdown = shutdown.await.into();
+        notifier.stopping(&shutdown.reason);
+        shutdown
     };
     let options = RunOptions {
         config_path: options.config_path,

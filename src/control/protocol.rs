@@ -13,6 +13,8 @@
 //! {"cmd":"undrain","prefixes":["198.18.0.10/32"]}
 //! {"cmd":"undrain","all":true}
 //! {"cmd":"reload"}
+//! {"cmd":"lease","name":"app-alive","ttl":"5s"}                  renew a lease check (ttl optional)
+//! {"cmd":"lease","name":"app-alive","release":true}              give it up: the check goes down at once
 //! ```
 //!
 //! Every response has `"ok"`. A failure has `"ok":false` and an `"error"`
@@ -23,11 +25,13 @@
 //! status          {"ok":true,"status":{"version":..,"time":..,"peers":[..],"vips":[..],"checks":[..]}}
 //! drain, undrain  {"ok":true,"prefixes":["198.18.0.10/32"]}   the VIPs it applied to
 //! reload          {"ok":true,"changes":["VIP 198.18.0.11/32 added", ..]}
+//! lease           {"ok":true,"lease":{"name":"app-alive","held":true,"ttl_seconds":5.0}}
 //! ```
 //!
 //! The `status` document is [`Status`]; times are RFC 3339 UTC (`since`) plus
 //! the seconds elapsed (`for_seconds`), latencies are milliseconds.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -52,6 +56,45 @@ pub enum Request {
     Drain(Targets),
     Undrain(Targets),
     Reload,
+    Lease(LeaseRequest),
+}
+
+/// Renew (or release) one `kind = "lease"` check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseRequest {
+    /// The check's name (`[check.NAME]`).
+    pub name: String,
+    /// How long this renewal holds, as `"5s"` or `"1500ms"`; the check's own
+    /// `ttl` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    /// Release instead of renewing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub release: bool,
+}
+
+impl LeaseRequest {
+    /// The ttl asked for, if any; the error is the sentence sent back.
+    pub fn ttl(&self) -> Result<Option<Duration>, String> {
+        match &self.ttl {
+            None => Ok(None),
+            Some(_) if self.release => Err("a release takes no ttl".into()),
+            Some(text) => humantime::parse_duration(text.trim())
+                .map(Some)
+                .map_err(|e| format!("bad ttl {text:?}: {e} (write it as \"5s\" or \"500ms\")")),
+        }
+    }
+}
+
+/// What a lease request did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaseAnswer {
+    pub name: String,
+    /// Held after this request (false after a release).
+    pub held: bool,
+    /// For how long from now (0 after a release).
+    pub ttl_seconds: f64,
 }
 
 /// Which VIPs a drain or undrain applies to: some prefixes, or all of them,
@@ -73,6 +116,7 @@ impl Request {
             Request::Drain(_) => "drain",
             Request::Undrain(_) => "undrain",
             Request::Reload => "reload",
+            Request::Lease(_) => "lease",
         }
     }
 
@@ -127,6 +171,9 @@ pub struct Response {
     /// reload: what changed, one line each (empty: the file was unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Vec<String>>,
+    /// lease: the lease after the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<LeaseAnswer>,
 }
 
 impl Response {
@@ -138,6 +185,7 @@ impl Response {
             status: None,
             prefixes: None,
             changes: None,
+            lease: None,
         }
     }
 
@@ -166,6 +214,13 @@ impl Response {
     pub fn changes(changes: Vec<String>) -> Response {
         Response {
             changes: Some(changes),
+            ..Response::ok()
+        }
+    }
+
+    pub fn lease(lease: LeaseAnswer) -> Response {
+        Response {
+            lease: Some(lease),
             ..Response::ok()
         }
     }
@@ -200,6 +255,36 @@ pub struct Status {
     pub peers: Vec<PeerView>,
     pub vips: Vec<VipView>,
     pub checks: Vec<CheckView>,
+    /// Each running OSPF instance; absent without `[ospf]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ospf: Vec<OspfView>,
+}
+
+/// One OSPF instance: neighbors, database size, packet counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OspfView {
+    /// `OSPFv2` or `OSPFv3`.
+    pub version: String,
+    pub router_id: String,
+    pub area: String,
+    pub neighbors: Vec<OspfNeighborView>,
+    /// LSAs in the area database.
+    pub lsas: usize,
+    /// LSAs vipd originated (not flushed).
+    pub originated: usize,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Malformed or refused packets and LSAs dropped, by reason.
+    pub dropped: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OspfNeighborView {
+    pub interface: String,
+    pub router_id: String,
+    pub address: String,
+    /// RFC 2328 10.1 state: Down, Init, 2-Way, ExStart, Exchange, Loading, Full.
+    pub state: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -375,6 +460,40 @@ impl Status {
             peers,
             vips,
             checks,
+            #[cfg(feature = "ospf")]
+            ospf: report.ospf.iter().map(OspfView::from).collect(),
+            #[cfg(not(feature = "ospf"))]
+            ospf: Vec::new(),
+        }
+    }
+}
+
+#[cfg(feature = "ospf")]
+impl From<&crate::ospf::OspfStatus> for OspfView {
+    fn from(o: &crate::ospf::OspfStatus) -> OspfView {
+        OspfView {
+            version: o.version.to_string(),
+            router_id: o.router_id.to_string(),
+            area: o.area.to_string(),
+            neighbors: o
+                .neighbors
+                .iter()
+                .map(|n| OspfNeighborView {
+                    interface: n.interface.clone(),
+                    router_id: n.router_id.to_string(),
+                    address: n.address.to_string(),
+                    state: n.state.clone(),
+                })
+                .collect(),
+            lsas: o.lsas,
+            originated: o.originated,
+            packets_sent: o.packets_sent,
+            packets_received: o.packets_received,
+            dropped: o
+                .dropped
+                .iter()
+                .map(|(reason, n)| (reason.to_string(), *n))
+                .collect(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::protocol::{CheckView, PeerView, Status, VipCheckView, VipView};
+use super::protocol::{CheckView, OspfView, PeerView, Status, VipCheckView, VipView};
 
 /// The status document as text tables.
 pub fn status(status: &Status) -> String {
@@ -50,6 +50,43 @@ pub fn status(status: &Status) -> String {
             ],
             status.checks.iter().map(check_row).collect(),
         ));
+    }
+
+    for o in &status.ospf {
+        out.push_str(&ospf_section(o));
+    }
+    out
+}
+
+/// One OSPF instance: a summary line, its neighbors, and what it dropped.
+fn ospf_section(o: &OspfView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{} (router ID {}, area {}): {} LSAs, {} originated by vipd, packets {} in / {} out",
+        o.version, o.router_id, o.area, o.lsas, o.originated, o.packets_received, o.packets_sent
+    );
+    if o.neighbors.is_empty() {
+        out.push_str("  (no neighbors)\n");
+    } else {
+        out.push_str(&table(
+            &["INTERFACE", "NEIGHBOR", "ADDRESS", "STATE"],
+            o.neighbors
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.interface.clone(),
+                        n.router_id.clone(),
+                        n.address.clone(),
+                        n.state.clone(),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+    if !o.dropped.is_empty() {
+        let dropped: Vec<String> = o.dropped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(out, "  dropped: {}", dropped.join(", "));
     }
     out
 }
@@ -266,7 +303,48 @@ mod tests {
                 streak: 0,
                 needed: 2,
             }],
+            ospf: vec![],
         }
+    }
+
+    #[test]
+    fn ospf_instances_show_their_neighbors_and_drops() {
+        let mut s = sample();
+        s.ospf = vec![crate::control::protocol::OspfView {
+            version: "OSPFv2".into(),
+            router_id: "10.255.36.1".into(),
+            area: "0.0.0.0".into(),
+            neighbors: vec![crate::control::protocol::OspfNeighborView {
+                interface: "eth1".into(),
+                router_id: "10.255.35.1".into(),
+                address: "10.255.30.1".into(),
+                state: "Full".into(),
+            }],
+            lsas: 7,
+            originated: 3,
+            packets_sent: 120,
+            packets_received: 118,
+            dropped: [
+                ("bad_checksum".to_string(), 2),
+                ("unknown_lsa_type".to_string(), 1),
+            ]
+            .into_iter()
+            .collect(),
+        }];
+        let text = status(&s);
+        let ospf = text
+            .split_once("\nOSPFv2")
+            .map(|(_, o)| o)
+            .unwrap_or_default();
+        assert_eq!(
+            ospf,
+            " (router ID 10.255.36.1, area 0.0.0.0): 7 LSAs, 3 originated by vipd, packets 118 in / 120 out
+  INTERFACE  NEIGHBOR     ADDRESS      STATE
+  eth1       10.255.35.1  10.255.30.1  Full
+  dropped: bad_checksum 2, unknown_lsa_type 1
+",
+            "got:\n{text}"
+        );
     }
 
     #[test]

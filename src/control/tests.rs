@@ -106,12 +106,17 @@ struct Node {
 
 impl Node {
     async fn start(extra_speaker: &str) -> Node {
+        Node::start_with(extra_speaker, "").await
+    }
+
+    /// With `extra` appended to the config (checks and VIPs that start down).
+    async fn start_with(extra_speaker: &str, extra: &str) -> Node {
         let dir = TempDir::new("control");
         let peer_port = free_port();
         let config_path = dir.path().join("vipd.toml");
         std::fs::write(
             &config_path,
-            config_text(dir.path(), peer_port, extra_speaker, ""),
+            config_text(dir.path(), peer_port, extra_speaker, extra),
         )
         .expect("write config");
         let config = config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
@@ -308,6 +313,88 @@ async fn drain_and_undrain_named_vips_or_all_of_them() {
         refused.to_string(),
         "\"198.18.0.300\" is not an IP prefix or address"
     );
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vipd_lease_renews_and_releases_a_lease_check_through_the_socket() {
+    let node = Node::start_with(
+        "",
+        r#"
+[check.app]
+kind = "lease"
+ttl = "10s"
+
+[[vip]]
+prefix = "198.18.0.12/32"
+checks = ["app"]
+"#,
+    )
+    .await;
+    let lease_vip = |s: &Status| vip(s, "198.18.0.12/32").state.clone();
+    assert_eq!(lease_vip(&node.status().await), "down", "never renewed");
+
+    // A short renewal: up, then down on its own when nobody renews it.
+    let out = node
+        .cli(|s| cli::lease(s, "app".into(), Some("700ms".into()), false))
+        .await
+        .expect("renew");
+    assert_eq!(out, "lease app: held for 700ms\n");
+    let renewed = Instant::now();
+    node.wait_status("the lease VIP up", |s| lease_vip(s) == "up")
+        .await;
+    node.wait_status("the lease VIP down at expiry", |s| lease_vip(s) == "down")
+        .await;
+    assert!(
+        renewed.elapsed() >= Duration::from_millis(700),
+        "withdrawn before the ttl ran out: {:?}",
+        renewed.elapsed()
+    );
+
+    // The check's own ttl, then a release takes it down at once.
+    let out = node
+        .cli(|s| cli::lease(s, "app".into(), None, false))
+        .await
+        .expect("renew with the check's ttl");
+    assert_eq!(out, "lease app: held for 10s\n");
+    node.wait_status("the lease VIP up again", |s| lease_vip(s) == "up")
+        .await;
+    let out = node
+        .cli(|s| cli::lease(s, "app".into(), None, true))
+        .await
+        .expect("release");
+    assert_eq!(out, "lease app: released\n");
+    node.wait_status("the lease VIP down after the release", |s| {
+        lease_vip(s) == "down"
+    })
+    .await;
+
+    // Refusals name what is wrong, and change nothing.
+    let refused = node
+        .cli(|s| cli::lease(s, "nope".into(), None, false))
+        .await
+        .expect_err("unknown lease");
+    assert_eq!(refused.to_string(), "no lease check named \"nope\"");
+    assert_eq!(refused.exit_code(), 1);
+    let refused = node
+        .cli(|s| cli::lease(s, "app".into(), Some("soon".into()), false))
+        .await
+        .expect_err("bad ttl");
+    assert!(refused.to_string().starts_with("bad ttl \"soon\""), "{refused}");
+    let refused = node
+        .cli(|s| cli::lease(s, "app".into(), Some("1ms".into()), false))
+        .await
+        .expect_err("ttl out of range");
+    assert!(refused.to_string().contains("out of range"), "{refused}");
+    let refused = node
+        .cli(|s| cli::lease(s, "maintenance".into(), None, false))
+        .await
+        .expect_err("not a lease");
+    assert_eq!(
+        refused.to_string(),
+        "no lease check named \"maintenance\""
+    );
+    assert_eq!(lease_vip(&node.status().await), "down");
     node.stop().await;
 }
 

@@ -28,12 +28,15 @@ use tracing::{debug, info, warn};
 use super::OspfError;
 use super::instance::{Event, Input, Instance, InstanceConfig, Output};
 use super::interface::{IfaceId, InterfaceAddrs};
+use super::status::OspfStatus;
 use super::wire::Version;
 use super::wire::iana::IP_PROTOCOL;
 use crate::vip::DesiredSet;
 
 /// How often interfaces are looked at.
 const INTERFACE_POLL: Duration = Duration::from_secs(1);
+/// How often, at most, the status snapshot is rebuilt.
+const STATUS_EVERY: Duration = Duration::from_millis(200);
 /// IP precedence "internetwork control" (RFC 2328 A.1), as TOS/traffic class.
 const TOS_INTERNETWORK_CONTROL: u32 = 0xc0;
 const RECV_BUFFER: usize = 65_535;
@@ -65,6 +68,7 @@ pub(crate) async fn run_instance(
     vip_costs: BTreeMap<IpNet, u32>,
     mut desired: watch::Receiver<DesiredSet>,
     mut shutdown: watch::Receiver<Option<String>>,
+    status: watch::Sender<Vec<OspfStatus>>,
 ) -> Result<(), OspfError> {
     let version = cfg.version;
     // Fail at once, and clearly, without the privilege for raw sockets.
@@ -91,6 +95,8 @@ pub(crate) async fn run_instance(
     if apply(version, &names, &links, out) {
         return Ok(());
     }
+    publish(&status, inst.status(now()));
+    let mut published = Instant::now();
     loop {
         let deadline = inst.poll_timeout().map(Instant::from_std);
         let out = tokio::select! {
@@ -124,10 +130,37 @@ pub(crate) async fn run_instance(
                 }
             }
         };
-        if apply(version, &names, &links, out) {
+        let done = apply(version, &names, &links, out);
+        // The snapshot walks the database: at most a few times a second
+        // (a flood of packets must not make every packet cost that), and
+        // at least every INTERFACE_POLL and at the end.
+        if done || published.elapsed() >= STATUS_EVERY {
+            publish(&status, inst.status(now()));
+            published = Instant::now();
+        }
+        if done {
             return Ok(());
         }
     }
+}
+
+/// Replaces this version's entry in the published status, waking readers
+/// only when something changed.
+fn publish(status: &watch::Sender<Vec<OspfStatus>>, now: OspfStatus) {
+    status.send_if_modified(
+        |all| match all.iter_mut().find(|s| s.version == now.version) {
+            Some(s) if *s == now => false,
+            Some(s) => {
+                *s = now;
+                true
+            }
+            None => {
+                all.push(now);
+                all.sort_by_key(|s| s.version);
+                true
+            }
+        },
+    );
 }
 
 fn now() -> std::time::Instant {

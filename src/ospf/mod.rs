@@ -80,6 +80,7 @@ mod io;
 mod lsdb;
 mod neighbor;
 mod origin;
+mod status;
 pub mod wire;
 
 #[cfg(test)]
@@ -93,6 +94,7 @@ use instance::InstanceConfig;
 pub use instance::VipLsa;
 use interface::InterfaceConfig;
 pub use interface::NetworkType;
+pub use status::{OspfNeighborStatus, OspfStatus};
 use wire::Version;
 use wire::auth::{Algorithm, AuthKey};
 
@@ -110,18 +112,27 @@ pub enum OspfError {
 /// Runs OSPFv2 on every configured interface and OSPFv3 on those with
 /// `ipv6 = true`, originating exactly the VIPs in `desired` that opted into
 /// OSPF, and reacting to every change of it at once. When `shutdown` turns
-/// `Some`, flushes everything vipd originated and returns.
+/// `Some`, flushes everything vipd originated and returns. Each instance
+/// keeps its entry in `status` current (neighbors, database, counters).
 pub async fn run(
     config: OspfConfig,
     desired: watch::Receiver<DesiredSet>,
     shutdown: watch::Receiver<Option<String>>,
+    status: watch::Sender<Vec<OspfStatus>>,
 ) -> Result<(), OspfError> {
     let v2 = instance_config(&config, Version::V2);
     let v3 = instance_config(&config, Version::V3);
     let run_v2 = async {
         match v2 {
             Some(cfg) => {
-                io::run_instance(cfg, config.vips.clone(), desired.clone(), shutdown.clone()).await
+                io::run_instance(
+                    cfg,
+                    config.vips.clone(),
+                    desired.clone(),
+                    shutdown.clone(),
+                    status.clone(),
+                )
+                .await
             }
             None => Ok(()),
         }
@@ -129,7 +140,14 @@ pub async fn run(
     let run_v3 = async {
         match v3 {
             Some(cfg) => {
-                io::run_instance(cfg, config.vips.clone(), desired.clone(), shutdown.clone()).await
+                io::run_instance(
+                    cfg,
+                    config.vips.clone(),
+                    desired.clone(),
+                    shutdown.clone(),
+                    status.clone(),
+                )
+                .await
             }
             None => Ok(()),
         }

@@ -22,11 +22,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
-use super::VipRoute;
+use super::{RouteAttrs, VipRoute, nth_host};
 use crate::bgp::wire::Community;
 
 /// How a VIP combines its checks.
@@ -39,10 +40,13 @@ pub enum Policy {
     Any,
 }
 
-/// One VIP as the machine needs it.
+/// One VIP, or a block of `count` consecutive host prefixes starting at
+/// `route.prefix` that share everything else, as the machine needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VipSpec {
     pub route: VipRoute,
+    /// 1 for a single VIP; more for a `count` block (host prefixes only).
+    pub count: u32,
     pub checks: Vec<String>,
     pub policy: Policy,
     /// After going down, stay down at least this long (anti-flap).
@@ -98,19 +102,76 @@ pub struct Transition {
     pub prefix: IpNet,
     pub from: Phase,
     pub to: Phase,
-    pub cause: String,
+    /// Shared by the VIPs a single event moved (a block has one cause).
+    pub cause: Arc<str>,
     pub route: Option<VipRoute>,
 }
 
+/// What the VIPs of one spec (a block shares it) have in common.
+#[derive(Debug)]
+struct Shared {
+    spec: VipSpec,
+    /// The attributes while draining, built once for the whole block.
+    drain_attrs: Arc<RouteAttrs>,
+}
+
+impl Shared {
+    fn new(spec: VipSpec) -> Arc<Shared> {
+        let drain_attrs = Arc::new(draining_attrs(&spec));
+        Arc::new(Shared { spec, drain_attrs })
+    }
+
+    /// The VIPs of this spec, in prefix order.
+    fn prefixes(&self) -> impl Iterator<Item = IpNet> + '_ {
+        let first = self.spec.route.prefix;
+        (0..self.spec.count.max(1)).filter_map(move |i| nth_host(first, i))
+    }
+}
+
+/// One VIP: about 100 bytes, whatever its attributes (they are shared).
 #[derive(Debug)]
 struct Vip {
-    spec: VipSpec,
+    prefix: IpNet,
+    shared: Arc<Shared>,
     phase: Phase,
+    admin_drain: bool,
     since: Instant,
     drain_until: Option<Instant>,
     hold_until: Option<Instant>,
-    admin_drain: bool,
-    cause: String,
+    cause: Arc<str>,
+}
+
+impl Vip {
+    fn new(prefix: IpNet, shared: Arc<Shared>, now: Instant, cause: &Arc<str>) -> Vip {
+        Vip {
+            prefix,
+            shared,
+            phase: Phase::Down,
+            admin_drain: false,
+            since: now,
+            drain_until: None,
+            hold_until: None,
+            cause: cause.clone(),
+        }
+    }
+
+    fn spec(&self) -> &VipSpec {
+        &self.shared.spec
+    }
+
+    fn route(&self) -> VipRoute {
+        VipRoute {
+            prefix: self.prefix,
+            attrs: self.shared.spec.route.attrs.clone(),
+        }
+    }
+
+    fn draining_route(&self) -> VipRoute {
+        VipRoute {
+            prefix: self.prefix,
+            attrs: self.shared.drain_attrs.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -124,6 +185,8 @@ struct CheckState {
 #[derive(Debug)]
 pub struct VipMachine {
     vips: Vec<Vip>,
+    /// The VIPs (indices into `vips`) that use each check.
+    by_check: HashMap<String, Vec<u32>>,
     checks: HashMap<String, CheckState>,
     startup_until: Option<Instant>,
     shutting_down: bool,
@@ -147,19 +210,19 @@ impl VipMachine {
         checks: BTreeMap<String, CheckSpec>,
         startup_delay: Option<Duration>,
     ) -> Self {
+        let starting: Arc<str> = Arc::from("starting");
+        let mut all = Vec::with_capacity(vips.iter().map(|s| s.count.max(1) as usize).sum());
+        for spec in vips {
+            let shared = Shared::new(spec);
+            all.extend(
+                shared
+                    .prefixes()
+                    .map(|p| Vip::new(p, shared.clone(), now, &starting)),
+            );
+        }
         VipMachine {
-            vips: vips
-                .into_iter()
-                .map(|spec| Vip {
-                    spec,
-                    phase: Phase::Down,
-                    since: now,
-                    drain_until: None,
-                    hold_until: None,
-                    admin_drain: false,
-                    cause: "starting".into(),
-                })
-                .collect(),
+            by_check: index_by_check(&all),
+            vips: all,
             checks: checks
                 .into_iter()
                 .map(|(name, spec)| {
@@ -190,10 +253,18 @@ impl VipMachine {
                     c.up = up;
                     c.cause = cause;
                 }
+                // Only the VIPs that use this check can change (timers move
+                // the others, through handle_timeout).
+                let users = self.by_check.remove(&name);
+                let out = self.evaluate_only(now, Some(users.as_deref().unwrap_or_default()));
+                if let Some(users) = users {
+                    self.by_check.insert(name, users);
+                }
+                return out;
             }
             VipInput::AdminDrain { prefix, drain } => {
                 for v in &mut self.vips {
-                    if prefix.is_none_or(|p| p == v.spec.route.prefix) {
+                    if prefix.is_none_or(|p| p == v.prefix) {
                         v.admin_drain = drain;
                     }
                 }
@@ -203,9 +274,10 @@ impl VipMachine {
                 if !drain {
                     // Withdraw everything now, drains included.
                     let mut out = Vec::new();
+                    let cause: Arc<str> = Arc::from("vipd stopping");
                     for v in &mut self.vips {
                         if v.phase != Phase::Down {
-                            out.push(set_phase(v, now, Phase::Down, "vipd stopping".into()));
+                            out.push(set_phase(v, now, Phase::Down, cause.clone()));
                         }
                     }
                     return out;
@@ -226,50 +298,56 @@ impl VipMachine {
         restarted: &[String],
     ) -> Vec<Transition> {
         let mut out = Vec::new();
-        let mut old: Vec<Vip> = std::mem::take(&mut self.vips);
+        let mut old: HashMap<IpNet, Vip> =
+            std::mem::take(&mut self.vips).into_iter().map(|v| (v.prefix, v)).collect();
+        let changed_cause: Arc<str> = Arc::from("attributes changed by reload");
+        let added_cause: Arc<str> = Arc::from("added by reload");
+        let removed_cause: Arc<str> = Arc::from("removed by reload");
         for spec in vips {
-            let prefix = spec.route.prefix;
-            match old.iter().position(|v| v.spec.route.prefix == prefix) {
-                Some(i) => {
-                    let mut v = old.swap_remove(i);
-                    let changed = v.spec.route != spec.route
-                        || v.spec.drain_med != spec.drain_med
-                        || v.spec.drain_prepend != spec.drain_prepend;
-                    v.spec = spec;
-                    if changed && v.phase != Phase::Down {
-                        let route = match v.phase {
-                            Phase::Draining => draining_route(&v.spec),
-                            _ => v.spec.route.clone(),
+            let shared = Shared::new(spec);
+            // Whether the VIPs of one old spec change is the same for all of them.
+            let mut last: Option<(*const Shared, bool)> = None;
+            for prefix in shared.prefixes() {
+                match old.remove(&prefix) {
+                    Some(mut v) => {
+                        let changed = match last {
+                            Some((p, c)) if std::ptr::eq(p, Arc::as_ptr(&v.shared)) => c,
+                            _ => {
+                                let (a, b) = (v.spec(), &shared.spec);
+                                let c = a.route.attrs != b.route.attrs
+                                    || a.drain_med != b.drain_med
+                                    || a.drain_prepend != b.drain_prepend;
+                                last = Some((Arc::as_ptr(&v.shared), c));
+                                c
+                            }
                         };
-                        out.push(Transition {
-                            prefix,
-                            from: v.phase,
-                            to: v.phase,
-                            cause: "attributes changed by reload".into(),
-                            route: Some(route),
-                        });
+                        v.shared = shared.clone();
+                        if changed && v.phase != Phase::Down {
+                            let route = match v.phase {
+                                Phase::Draining => v.draining_route(),
+                                _ => v.route(),
+                            };
+                            out.push(Transition {
+                                prefix,
+                                from: v.phase,
+                                to: v.phase,
+                                cause: changed_cause.clone(),
+                                route: Some(route),
+                            });
+                        }
+                        self.vips.push(v);
                     }
-                    self.vips.push(v);
+                    None => self
+                        .vips
+                        .push(Vip::new(prefix, shared.clone(), now, &added_cause)),
                 }
-                None => self.vips.push(Vip {
-                    spec,
-                    phase: Phase::Down,
-                    since: now,
-                    drain_until: None,
-                    hold_until: None,
-                    admin_drain: false,
-                    cause: "added by reload".into(),
-                }),
             }
         }
-        for mut v in old {
+        let mut removed: Vec<Vip> = old.into_values().collect();
+        removed.sort_by_key(|v| v.prefix);
+        for mut v in removed {
             if v.phase != Phase::Down {
-                out.push(set_phase(
-                    &mut v,
-                    now,
-                    Phase::Down,
-                    "removed by reload".into(),
-                ));
+                out.push(set_phase(&mut v, now, Phase::Down, removed_cause.clone()));
             }
         }
         let mut states = std::mem::take(&mut self.checks);
@@ -287,6 +365,7 @@ impl VipMachine {
                 (name, state)
             })
             .collect();
+        self.by_check = index_by_check(&self.vips);
         out.extend(self.evaluate(now));
         out
     }
@@ -319,23 +398,50 @@ impl VipMachine {
         self.vips
             .iter()
             .map(|v| VipStatus {
-                prefix: v.spec.route.prefix,
+                prefix: v.prefix,
                 phase: v.phase,
                 since: v.since,
-                cause: v.cause.clone(),
+                cause: v.cause.to_string(),
                 admin_drain: v.admin_drain,
             })
             .collect()
     }
 
     fn evaluate(&mut self, now: Instant) -> Vec<Transition> {
+        self.evaluate_only(now, None)
+    }
+
+    /// Evaluate every VIP, or only those at `only` (indices into `vips`);
+    /// the verdict of one spec is worked out once for all the VIPs of its
+    /// block.
+    fn evaluate_only(&mut self, now: Instant, only: Option<&[u32]>) -> Vec<Transition> {
+        let mut only = only;
         if self.startup_until.is_some_and(|t| now >= t) {
+            // The startup delay just ended: every VIP may go up now.
             self.startup_until = None;
+            only = None;
         }
         let starting = self.startup_until.is_some();
         let mut out = Vec::new();
-        for v in &mut self.vips {
-            let verdict = verdict(&v.spec, &self.checks);
+        let mut cached: Option<(*const Shared, Verdict)> = None;
+        let count = self.vips.len();
+        let indices: Box<dyn Iterator<Item = usize> + '_> = match only {
+            Some(list) => Box::new(list.iter().map(|&i| i as usize)),
+            None => Box::new(0..count),
+        };
+        for i in indices {
+            let Some(v) = self.vips.get_mut(i) else {
+                continue;
+            };
+            let ptr = Arc::as_ptr(&v.shared);
+            let verdict = match &cached {
+                Some((p, known)) if std::ptr::eq(*p, ptr) => known.clone(),
+                _ => {
+                    let known = verdict(v.spec(), &self.checks);
+                    cached = Some((ptr, known.clone()));
+                    known
+                }
+            };
             let t = match v.phase {
                 Phase::Down => {
                     let held = v.hold_until.is_some_and(|t| now < t);
@@ -354,9 +460,9 @@ impl VipMachine {
                 Phase::Up => {
                     if self.shutting_down {
                         // Only a draining shutdown gets here.
-                        Some(start_drain(v, now, "vipd stopping: draining".into()))
+                        Some(start_drain(v, now, Arc::from("vipd stopping: draining")))
                     } else if v.admin_drain {
-                        Some(start_drain(v, now, "drained by operator".into()))
+                        Some(start_drain(v, now, Arc::from("drained by operator")))
                     } else {
                         match verdict {
                             Verdict::Satisfied(_) => None,
@@ -378,7 +484,10 @@ impl VipMachine {
                             cause,
                             drain: false,
                         } => Some(go_down(v, now, cause)),
-                        _ if over => Some(go_down(v, now, format!("drain over: {}", v.cause))),
+                        _ if over => {
+                            let cause = Arc::from(format!("drain over: {}", v.cause));
+                            Some(go_down(v, now, cause))
+                        }
                         Verdict::Satisfied(cause) if !v.admin_drain && !self.shutting_down => {
                             Some(set_phase(v, now, Phase::Up, cause))
                         }
@@ -392,18 +501,35 @@ impl VipMachine {
     }
 }
 
+/// Which VIPs use each check.
+fn index_by_check(vips: &[Vip]) -> HashMap<String, Vec<u32>> {
+    let mut index: HashMap<String, Vec<u32>> = HashMap::new();
+    for (i, v) in vips.iter().enumerate() {
+        for name in &v.spec().checks {
+            match index.get_mut(name) {
+                Some(list) => list.push(i as u32),
+                None => {
+                    index.insert(name.clone(), vec![i as u32]);
+                }
+            }
+        }
+    }
+    index
+}
+
+#[derive(Clone)]
 enum Verdict {
-    Satisfied(String),
+    Satisfied(Arc<str>),
     /// `drain`: every failing check asks for a drain rather than a withdrawal.
     Failed {
-        cause: String,
+        cause: Arc<str>,
         drain: bool,
     },
 }
 
 fn verdict(spec: &VipSpec, checks: &HashMap<String, CheckState>) -> Verdict {
     if spec.checks.is_empty() {
-        return Verdict::Satisfied("no checks: always up".into());
+        return Verdict::Satisfied(Arc::from("no checks: always up"));
     }
     let state = |name: &String| checks.get(name);
     let up: Vec<&String> = spec
@@ -417,7 +543,7 @@ fn verdict(spec: &VipSpec, checks: &HashMap<String, CheckState>) -> Verdict {
     };
     if satisfied {
         let names: Vec<&str> = up.iter().map(|s| s.as_str()).collect();
-        return Verdict::Satisfied(format!("check {} up", names.join(", ")));
+        return Verdict::Satisfied(Arc::from(format!("check {} up", names.join(", "))));
     }
     let failing: Vec<(&String, Option<&CheckState>)> = spec
         .checks
@@ -436,10 +562,13 @@ fn verdict(spec: &VipSpec, checks: &HashMap<String, CheckState>) -> Verdict {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    Verdict::Failed { cause, drain }
+    Verdict::Failed {
+        cause: Arc::from(cause),
+        drain,
+    }
 }
 
-fn set_phase(v: &mut Vip, now: Instant, to: Phase, cause: String) -> Transition {
+fn set_phase(v: &mut Vip, now: Instant, to: Phase, cause: Arc<str>) -> Transition {
     let from = v.phase;
     v.phase = to;
     v.since = now;
@@ -448,36 +577,36 @@ fn set_phase(v: &mut Vip, now: Instant, to: Phase, cause: String) -> Transition 
         v.drain_until = None;
     }
     Transition {
-        prefix: v.spec.route.prefix,
+        prefix: v.prefix,
         from,
         to,
         cause,
         route: match to {
-            Phase::Up => Some(v.spec.route.clone()),
-            Phase::Draining => Some(draining_route(&v.spec)),
+            Phase::Up => Some(v.route()),
+            Phase::Draining => Some(v.draining_route()),
             Phase::Down => None,
         },
     }
 }
 
-fn start_drain(v: &mut Vip, now: Instant, cause: String) -> Transition {
-    if v.spec.drain_time.is_zero() {
+fn start_drain(v: &mut Vip, now: Instant, cause: Arc<str>) -> Transition {
+    if v.spec().drain_time.is_zero() {
         return go_down(v, now, cause);
     }
-    v.drain_until = Some(now + v.spec.drain_time);
+    v.drain_until = Some(now + v.spec().drain_time);
     set_phase(v, now, Phase::Draining, cause)
 }
 
-fn go_down(v: &mut Vip, now: Instant, cause: String) -> Transition {
-    v.hold_until = v.spec.hold_down.map(|d| now + d);
+fn go_down(v: &mut Vip, now: Instant, cause: Arc<str>) -> Transition {
+    v.hold_until = v.spec().hold_down.map(|d| now + d);
     set_phase(v, now, Phase::Down, cause)
 }
 
 /// RFC 8326: the route stays, marked GRACEFUL_SHUTDOWN so routers prefer
 /// any other path; optionally worse MED and a longer AS path too. LOCAL_PREF
 /// 0 makes it lose inside an iBGP domain as well.
-fn draining_route(spec: &VipSpec) -> VipRoute {
-    let mut r = spec.route.clone();
+fn draining_attrs(spec: &VipSpec) -> RouteAttrs {
+    let mut r = RouteAttrs::clone(&spec.route.attrs);
     if !r.communities.contains(&Community::GRACEFUL_SHUTDOWN) {
         r.communities.push(Community::GRACEFUL_SHUTDOWN);
     }
@@ -496,19 +625,19 @@ mod tests {
     const S: Duration = Duration::from_secs(1);
 
     fn route(p: &str) -> VipRoute {
-        VipRoute {
-            prefix: p.parse().unwrap(),
-            communities: vec![],
-            large_communities: vec![],
-            med: Some(10),
-            local_pref: None,
-            as_path_prepend: 0,
-        }
+        VipRoute::new(
+            p.parse().unwrap(),
+            RouteAttrs {
+                med: Some(10),
+                ..RouteAttrs::default()
+            },
+        )
     }
 
     fn spec(p: &str, checks: &[&str]) -> VipSpec {
         VipSpec {
             route: route(p),
+            count: 1,
             checks: checks.iter().map(|s| s.to_string()).collect(),
             policy: Policy::All,
             hold_down: None,
@@ -564,7 +693,7 @@ mod tests {
         assert!(m.start(t0).is_empty());
         let ts = m.handle(t0 + S, check("web", true, "HTTP 200"));
         assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
-        assert_eq!(ts[0].cause, "check web up");
+        assert_eq!(&*ts[0].cause, "check web up");
     }
 
     #[test]
@@ -580,7 +709,7 @@ mod tests {
         let ts = m.handle(t0 + S, check("web", false, "connection refused"));
         assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Down)]);
         assert_eq!(ts[0].route, None);
-        assert_eq!(ts[0].cause, "check web down: connection refused");
+        assert_eq!(&*ts[0].cause, "check web down: connection refused");
         assert_eq!(m.poll_timeout(), None, "nothing waits on a timer");
     }
 
@@ -716,7 +845,7 @@ mod tests {
             },
         );
         assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Draining)]);
-        assert_eq!(ts[0].cause, "drained by operator");
+        assert_eq!(&*ts[0].cause, "drained by operator");
         let ts = m.handle_timeout(t0 + 10 * S);
         assert_eq!(phases(&ts), vec![(Phase::Draining, Phase::Down)]);
         // It stays down while drained...
@@ -828,5 +957,77 @@ mod tests {
         assert_eq!(phases(&ts), vec![(Phase::Up, Phase::Down)]);
         let ts = m.handle(t0 + 2 * S, check("web", true, "ok"));
         assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up)]);
+    }
+
+    #[test]
+    fn a_count_block_expands_into_vips_that_share_their_attributes() {
+        let t0 = Instant::now();
+        let mut block = spec("198.18.0.254/32", &["web"]);
+        block.count = 4;
+        let mut m = VipMachine::new(t0, vec![block], checks(&[("web", false)]), None);
+        assert!(m.start(t0).is_empty());
+        let ts = m.handle(t0, check("web", true, "ok"));
+        let prefixes: Vec<String> = ts.iter().map(|t| t.prefix.to_string()).collect();
+        assert_eq!(
+            prefixes,
+            ["198.18.0.254/32", "198.18.0.255/32", "198.18.1.0/32", "198.18.1.1/32"]
+        );
+        let routes: Vec<&VipRoute> = ts.iter().filter_map(|t| t.route.as_ref()).collect();
+        assert!(routes.iter().all(|r| Arc::ptr_eq(&r.attrs, &routes[0].attrs)));
+        assert!(routes.iter().all(|r| r.med == Some(10)));
+        assert_eq!(m.status().len(), 4);
+        // One VIP of the block drains on its own.
+        let p: IpNet = "198.18.1.0/32".parse().unwrap();
+        let ts = m.handle(
+            t0 + S,
+            VipInput::AdminDrain {
+                prefix: Some(p),
+                drain: true,
+            },
+        );
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].prefix, p);
+        assert_eq!(ts[0].to, Phase::Draining);
+        let attrs = &ts[0].route.as_ref().unwrap().attrs;
+        assert!(attrs.communities.contains(&Community::GRACEFUL_SHUTDOWN));
+    }
+
+    #[test]
+    fn a_check_event_moves_only_the_vips_that_use_that_check() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![
+                spec("198.18.0.10/32", &["a"]),
+                spec("198.18.0.11/32", &["b"]),
+                spec("198.18.0.12/32", &["a", "b"]),
+            ],
+            checks(&[("a", false), ("b", false)]),
+            None,
+        );
+        m.start(t0);
+        let ts = m.handle(t0, check("a", true, "ok"));
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].prefix.to_string(), "198.18.0.10/32");
+        let ts = m.handle(t0, check("b", true, "ok"));
+        let mut moved: Vec<String> = ts.iter().map(|t| t.prefix.to_string()).collect();
+        moved.sort();
+        assert_eq!(moved, ["198.18.0.11/32", "198.18.0.12/32"]);
+    }
+
+    #[test]
+    fn a_check_event_after_the_startup_delay_brings_up_every_vip() {
+        let t0 = Instant::now();
+        let mut m = VipMachine::new(
+            t0,
+            vec![spec("198.18.0.10/32", &["a"]), spec("198.18.0.11/32", &[])],
+            checks(&[("a", false)]),
+            Some(5 * S),
+        );
+        assert!(m.start(t0).is_empty());
+        // The delay is over when this check event comes in: the VIP without
+        // checks goes up too, not only the one of check "a".
+        let ts = m.handle(t0 + 6 * S, check("a", true, "ok"));
+        assert_eq!(ts.len(), 2);
     }
 }

@@ -110,13 +110,45 @@ pub async fn run(
     }
 }
 
+/// How many transitions of one batch are logged one by one; the rest of a
+/// large batch (a block coming up at start) is summed up in one line.
+const LOG_EACH: usize = 64;
+
 fn apply(originator: &Originator, transitions: Vec<Transition>) {
-    for t in transitions {
+    let total = transitions.len();
+    for t in transitions.iter().take(LOG_EACH) {
         log(&t.prefix, t.from, t.to, &t.cause);
-        match t.route {
-            Some(route) => originator.announce(route),
-            None => originator.withdraw(t.prefix),
-        }
+    }
+    if total > LOG_EACH {
+        let up = transitions.iter().filter(|t| t.to == Phase::Up).count();
+        let down = transitions.iter().filter(|t| t.to == Phase::Down).count();
+        info!(
+            more = total - LOG_EACH,
+            up,
+            down,
+            draining = total - up - down,
+            "VIP transitions (only the first {LOG_EACH} logged one by one)"
+        );
+    }
+    // One batch: every peer wakes once and packs the lot.
+    originator.apply(transitions.into_iter().map(|t| (t.prefix, t.route)));
+    if total >= TRIM_AFTER {
+        release_freed_memory();
+    }
+}
+
+/// A batch this large (a big block coming up or going down) leaves many
+/// freed small allocations behind.
+const TRIM_AFTER: usize = 64 * 1024;
+
+/// Hand memory freed after a large batch back to the system, so that the
+/// resident size reflects what vipd holds rather than its peak.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it takes no
+    // pointers and is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -220,3 +220,46 @@ fn a_replayed_cryptographic_sequence_number_is_dropped() {
         vec!["authentication"]
     );
 }
+
+#[test]
+fn every_kind_of_drop_is_counted_in_the_status_vipd_publishes() {
+    let (mut lab, peer) = full();
+    let before = lab.inst.status(lab.now);
+    assert!(before.dropped.is_empty(), "{:?}", before.dropped);
+    // A bad packet checksum.
+    let mut bad_sum = peer.seal(peer.hello(&[ME]));
+    bad_sum[30] ^= 0xff;
+    lab.receive_raw(&peer, &bad_sum);
+    // A length field longer than the datagram.
+    let mut bad_len = peer.seal(peer.hello(&[ME]));
+    bad_len[2..4].copy_from_slice(&200u16.to_be_bytes());
+    lab.receive_raw(&peer, &bad_len);
+    // An unknown LSA type and a bogus sequence number (0x80000000, RFC
+    // 2328 12.1.6: reserved) in one update.
+    lab.receive(
+        &peer,
+        Body::LsUpdate(vec![
+            lsa(&peer, 200, 0x8000_0001),
+            lsa(&peer, 5, 0x8000_0000),
+        ]),
+    );
+    let after = lab.inst.status(lab.now);
+    let count = |reason: &str| after.dropped.get(reason).copied().unwrap_or(0);
+    assert_eq!(count("bad_checksum"), 1, "{:?}", after.dropped);
+    assert_eq!(count("bad_length"), 1, "{:?}", after.dropped);
+    assert_eq!(count("unknown_lsa_type"), 1, "{:?}", after.dropped);
+    assert_eq!(count("bogus_sequence_number"), 1, "{:?}", after.dropped);
+    // Nothing else changed: the neighbor is still Full, the LSAs were not
+    // installed, and the packets were received (and counted) as packets.
+    assert_eq!(lab.state_of(&peer), Some(NbrState::Full));
+    assert_eq!(
+        after
+            .neighbors
+            .iter()
+            .map(|n| (n.router_id, n.state.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(peer.rid, "Full")]
+    );
+    assert_eq!(after.lsas, before.lsas);
+    assert!(after.packets_received > before.packets_received);
+}
