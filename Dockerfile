@@ -1,13 +1,14 @@
 # vipd container image: the `vipd:latest` that the containerlab topologies
 # (containerlab/*.clab.yml) run on their vipd nodes.
 #
-#   docker build -t vipd:latest .
+#   docker build -t vipd:latest .        (BuildKit: Docker 23 or newer)
 #   docker run --rm -v "$PWD/configs/examples/minimal.toml:/etc/vipd/vipd.toml:ro" \
 #       vipd:latest check --config /etc/vipd/vipd.toml
 #
 # Stage 1 builds vipd with exactly the command CI uses for its release build
 # (proto-tests/test-all.sh, "cargo build --locked --release"; the proto-test
 # dockerfile_matches_ci checks that the two stay the same).
+# The binary is stripped of the debug info the release profile keeps.
 # Stage 2 is Debian bookworm-slim (the same glibc as the builder) with the
 # binary, and runs it as the unprivileged user `vipd` (uid and gid 179).
 #
@@ -33,7 +34,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --locked --release \
-    && install -m 0755 target/release/vipd /usr/local/bin/vipd
+    && install -s -m 0755 target/release/vipd /usr/local/bin/vipd
 
 FROM debian:bookworm-slim AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]

@@ -135,16 +135,23 @@ fn frozen_or_cut_off(kind: RouterKind) {
     );
     for addr in &vipd_addrs {
         let shown = lab.router("router").bfd_session(*addr).ok().flatten();
-        println!("{kind}:   router's BFD session with {addr}: {:?}", shown.map(|s| s.detail));
+        println!(
+            "{kind}:   router's BFD session with {addr}: {:?}",
+            shown.map(|s| s.detail)
+        );
     }
 
     // 2. vipd frozen.
     let pid = vipd_pid(lab.vipd("vipd"));
     let frozen = Instant::now();
     let guard = Frozen::freeze(&vipd_ns, vec![pid]);
-    let took = time_until_gone(lab.router("router"), frozen).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let took =
+        time_until_gone(lab.router("router"), frozen).unwrap_or_else(|e| panic!("{kind}: {e}"));
     for (vip, took) in &took {
-        eprintln!("BFD {kind} sigstop: route {vip} removed after {} ms", took.as_millis());
+        eprintln!(
+            "BFD {kind} sigstop: route {vip} removed after {} ms",
+            took.as_millis()
+        );
         assert!(
             *took < BFD_BOUND,
             "{kind}: a frozen vipd's {vip} left after {took:?} (bound {BFD_BOUND:?}, hold {HOLD:?})"
@@ -177,7 +184,10 @@ fn frozen_or_cut_off(kind: RouterKind) {
         vipd_ns.ip(&args).unwrap_or_else(|e| panic!("{kind}: {e}"));
     }
     for (vip, took) in &took.unwrap_or_else(|e| panic!("{kind}: {e}")) {
-        eprintln!("BFD {kind} link down: route {vip} removed after {} ms", took.as_millis());
+        eprintln!(
+            "BFD {kind} link down: route {vip} removed after {} ms",
+            took.as_millis()
+        );
         assert!(
             *took < BFD_BOUND,
             "{kind}: a cut-off vipd's {vip} left after {took:?} (bound {BFD_BOUND:?})"
@@ -185,6 +195,39 @@ fn frozen_or_cut_off(kind: RouterKind) {
     }
     wait_up(lab.router("router"), &vipd_addrs, true)
         .unwrap_or_else(|e| panic!("{kind} after mending the link: {e}"));
+
+    // 3b. A silent cut, both ways: carrier and routes stay, packets go to a
+    // MAC nobody has, so only BFD (or the hold timer) can tell.
+    let cut = Instant::now();
+    for (vipd_addr, router_addr) in vipd_addrs.iter().zip(&router_addrs) {
+        router_ns
+            .misdirect(*vipd_addr)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        vipd_ns
+            .misdirect(*router_addr)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+    let took = time_until_gone(lab.router("router"), cut);
+    for (vipd_addr, router_addr) in vipd_addrs.iter().zip(&router_addrs) {
+        router_ns
+            .restore_neighbor(*vipd_addr)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        vipd_ns
+            .restore_neighbor(*router_addr)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+    for (vip, took) in &took.unwrap_or_else(|e| panic!("{kind}: {e}")) {
+        eprintln!(
+            "BFD {kind} silent cut: route {vip} removed after {} ms",
+            took.as_millis()
+        );
+        assert!(
+            *took < BFD_BOUND,
+            "{kind}: a silently cut-off vipd's {vip} left after {took:?} (bound {BFD_BOUND:?})"
+        );
+    }
+    wait_up(lab.router("router"), &vipd_addrs, true)
+        .unwrap_or_else(|e| panic!("{kind} after mending the silent cut: {e}"));
 
     // 4. The router frozen: vipd notices through BFD.
     let capture =
@@ -200,8 +243,8 @@ fn frozen_or_cut_off(kind: RouterKind) {
                 continue;
             }
             let closed = lab.vipd("vipd").peer_lines(mark, "session closed", peer);
-            if closed.iter().any(|l| l.contains("BFD down")) {
-                noticed.push((peer, frozen.elapsed()));
+            if let Some(line) = closed.iter().find(|l| l.contains("BFD down")) {
+                noticed.push((peer, line.clone()));
             }
         }
         if noticed.len() == router_addrs.len() {
@@ -214,16 +257,22 @@ fn frozen_or_cut_off(kind: RouterKind) {
     // The NOTIFICATIONs are on the wire before vipd logs the close.
     let file = capture.stop();
     drop(guard);
-    for (peer, took) in &noticed {
+    for (peer, closed) in &noticed {
+        let logged = log_time(closed)
+            .unwrap_or_else(|| panic!("{kind}: no timestamp in vipd's line {closed:?}"));
+        let took = logged.duration_since(frozen_at).unwrap_or_default();
         let bfd_down = lab.vipd("vipd").peer_lines(mark, "BFD down", *peer);
         eprintln!(
-            "BFD {kind} router frozen: vipd closed its session with {peer} after {} ms \
-             (by polling its log); {}",
+            "BFD {kind} router frozen: vipd closed its session with {peer} (Cease/BFD Down) \
+             {} ms after the freeze, by its log: {}",
             took.as_millis(),
-            bfd_down.first().map(String::as_str).unwrap_or("(no BFD down line)")
+            bfd_down
+                .first()
+                .map(String::as_str)
+                .unwrap_or("(no BFD down line)")
         );
         assert!(
-            *took < BFD_BOUND,
+            took < BFD_BOUND,
             "{kind}: vipd took {took:?} to notice the frozen router {peer}"
         );
     }
@@ -245,10 +294,36 @@ fn frozen_or_cut_off(kind: RouterKind) {
     wait_up(lab.router("router"), &vipd_addrs, true)
         .unwrap_or_else(|e| panic!("{kind} after thawing the router: {e}"));
 
-    // 5. Without BFD: the hold timer.
+    // 5. Without BFD: the hold timer. vipd's SIGTERM first takes its BFD
+    // sessions AdminDown (RFC 5880 6.8.16), so the router knows they are
+    // down on purpose and does not time them out later (which would take
+    // the next session down).
     lab.vipd_mut("vipd")
         .terminate()
         .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    wait_until(UP_DEADLINE, || {
+        for addr in &vipd_addrs {
+            match lab.router("router").bfd_session(*addr)? {
+                Some(s) if s.state == "Up" => {
+                    return Err(format!("BFD with {addr} still Up: {}", s.detail));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{kind} after vipd's SIGTERM: {e}"));
+    for addr in &vipd_addrs {
+        let shown = lab.router("router").bfd_session(*addr).ok().flatten();
+        println!("{kind}: after vipd's SIGTERM, BFD with {addr}: {shown:?}");
+        if kind == RouterKind::Frr {
+            let detail = shown.map(|s| s.detail).unwrap_or_default();
+            assert!(
+                detail.contains("administratively down"),
+                "{kind}: the router should have heard vipd's AdminDown: {detail}"
+            );
+        }
+    }
     let config = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(t.config_dir)
         .join("vipd-nobfd/vipd.toml");
@@ -276,8 +351,35 @@ fn frozen_or_cut_off(kind: RouterKind) {
 
 /// The running vipd's pid, to freeze it.
 fn vipd_pid(vipd: &Vipd) -> u32 {
-    vipd.pid()
-        .unwrap_or_else(|| panic!("vipd is not running"))
+    vipd.pid().unwrap_or_else(|| panic!("vipd is not running"))
+}
+
+/// `2026-01-31T12:00:00.123456Z` (vipd's log, UTC) as a `SystemTime`.
+fn log_time(line: &str) -> Option<SystemTime> {
+    let stamp = line.split_whitespace().next()?.strip_suffix('Z')?;
+    let (date, time) = stamp.split_once('T')?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let (hms, frac) = time.split_once('.')?;
+    let t: Vec<i64> = hms
+        .split(':')
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let ([y, m, day], [hh, mm, ss]) =
+        (<[i64; 3]>::try_from(d).ok()?, <[i64; 3]>::try_from(t).ok()?);
+    // Days from the civil date (proleptic Gregorian), H. Hinnant's algorithm.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()?;
+    let nanos: u32 = format!("{frac:0<9}").get(..9)?.parse().ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
 }
 
 /// Waits until the router has BFD Up (if `bfd`) and an Established session
@@ -310,7 +412,10 @@ fn wait_up(router: &dyn Router, vipd: &[IpAddr], bfd: bool) -> Result<(), String
 
 /// Polls the router's table as fast as its CLI answers until no VIP is in
 /// it; for each, how long after `start` it was first seen gone.
-fn time_until_gone(router: &dyn Router, start: Instant) -> Result<Vec<(&'static str, Duration)>, String> {
+fn time_until_gone(
+    router: &dyn Router,
+    start: Instant,
+) -> Result<Vec<(&'static str, Duration)>, String> {
     let mut gone: Vec<(&'static str, Duration)> = Vec::new();
     while gone.len() < VIPS.len() {
         if start.elapsed() > GONE_DEADLINE {
@@ -352,6 +457,9 @@ fn bfd_down_notifications(
 fn carries_cease_bfd_down(segment: &Segment) -> bool {
     let p = &segment.payload;
     (0..p.len().saturating_sub(20)).any(|i| {
-        p[i..i + 16].iter().all(|b| *b == 0xff) && p[i + 18] == 3 && p[i + 19] == 6 && p[i + 20] == 10
+        p[i..i + 16].iter().all(|b| *b == 0xff)
+            && p[i + 18] == 3
+            && p[i + 19] == 6
+            && p[i + 20] == 10
     })
 }

@@ -35,7 +35,6 @@ WORK=""
 PIDS=()
 NAMESPACES=()
 FRR_RUN=""
-CREATED_ETC_VIPD=""
 CLIENT_PID=""
 declare -A HTTP_PID=()
 declare -A NODE_BEHIND=()   # router interface -> node
@@ -96,7 +95,6 @@ cleanup() {
         rm -rf -- "/etc/netns/$ns"
     done
     [ -n "$FRR_RUN" ] && rm -rf -- "$FRR_RUN"
-    [ -n "$CREATED_ETC_VIPD" ] && rmdir /etc/vipd 2>/dev/null
     [ -n "$WORK" ] && rm -rf -- "$WORK"
     if [ "$status" -eq 0 ]; then
         echo "   Cleaned up: processes, namespaces and temporary files are gone."
@@ -254,11 +252,10 @@ for entry in "${EXECS[@]}"; do
     ip netns exec "$PREFIX-$node" sh -c "$line" || die "exec on $node failed: $line"
 done
 # Each server's own /etc/vipd (as a container would have): `ip netns exec`
-# mounts /etc/netns/<namespace>/vipd over /etc/vipd, which must exist.
-if [ ! -d /etc/vipd ]; then
-    mkdir /etc/vipd
-    CREATED_ETC_VIPD=1
-fi
+# mounts /etc/netns/<namespace>/vipd over /etc/vipd, which must exist. An
+# empty /etc/vipd is left in place afterwards (proto-tests running at the
+# same time may be mounting over it too).
+mkdir -p /etc/vipd
 for node in "${SERVERS[@]}"; do
     mkdir -p "/etc/netns/$PREFIX-$node/vipd"
 done

@@ -104,7 +104,8 @@ impl GrLab {
         let ns = deployment.ns(NODE).clone();
         let etc = ns.etc_dir("vipd").unwrap_or_else(|e| panic!("{e}"));
         let vip = net(VIP).addr().to_string();
-        let mut service = HttpService::new(ns, NODE, &http_service_script(), &[vip.as_str()], PIDFILE);
+        let mut service =
+            HttpService::new(ns, NODE, &http_service_script(), &[vip.as_str()], PIDFILE);
         service.start().unwrap_or_else(|e| panic!("{kind}: {e}"));
         deployment.start_vipds();
         GrLab {
@@ -135,10 +136,7 @@ impl GrLab {
 
     /// The router's kernel has a route to `prefix` toward node1.
     fn forwarded(&self, prefix: &str) -> Result<(), String> {
-        let hops = self
-            .deployment
-            .ns(ROUTER)
-            .kernel_next_hops(net(prefix))?;
+        let hops = self.deployment.ns(ROUTER).kernel_next_hops(net(prefix))?;
         if hops.iter().any(|h| h.interface == ROUTER_TO_NODE) {
             Ok(())
         } else {
@@ -165,7 +163,9 @@ impl GrLab {
     fn check_kept(&self, what: &str) {
         for prefix in [VIP, RETIRED] {
             match self.path(prefix) {
-                Ok(Some((true, line))) => println!("{}: {what}: {prefix} kept, stale: {line}", self.kind),
+                Ok(Some((true, line))) => {
+                    println!("{}: {what}: {prefix} kept, stale: {line}", self.kind)
+                }
                 other => panic!(
                     "{}: {what}: {prefix} should be kept as stale: {other:?}",
                     self.kind
@@ -254,9 +254,7 @@ fn keeps_routes_across_restarts(kind: RouterKind) {
     let fresh_after = restarted.elapsed();
     wait_until(UP_DEADLINE, || match lab.path(RETIRED)? {
         None => Ok(()),
-        Some((stale, line)) => Err(format!(
-            "{RETIRED} still there (stale: {stale}): {line}"
-        )),
+        Some((stale, line)) => Err(format!("{RETIRED} still there (stale: {stale}): {line}")),
     })
     .unwrap_or_else(|e| panic!("{kind}: the End-of-RIB should flush {RETIRED}: {e}"));
     let flushed_after = restarted.elapsed();
@@ -324,7 +322,11 @@ fn keeps_routes_across_restarts(kind: RouterKind) {
     let fresh_after = restarted.elapsed();
     wait_until(UP_DEADLINE, || {
         let log = lab.deployment.vipd(NODE).log();
-        if log.get(log_mark..).unwrap_or_default().contains("End-of-RIB sent") {
+        if log
+            .get(log_mark..)
+            .unwrap_or_default()
+            .contains("End-of-RIB sent")
+        {
             Ok(())
         } else {
             Err("the restarted vipd has not sent End-of-RIB".to_string())
@@ -398,7 +400,9 @@ fn keeps_routes_across_restarts(kind: RouterKind) {
         "{kind}: vipd sent a NOTIFICATION on SIGUSR2"
     );
     assert!(
-        from_node.iter().any(|s| s.has(pcap::FIN) || s.has(pcap::RST)),
+        from_node
+            .iter()
+            .any(|s| s.has(pcap::FIN) || s.has(pcap::RST)),
         "{kind}: vipd's connection did not close on SIGUSR2"
     );
 }
@@ -408,5 +412,6 @@ fn keeps_routes_across_restarts(kind: RouterKind) {
 /// KEEPALIVEs and small UPDATEs after its table.
 fn carries_notification(segment: &Segment) -> bool {
     let p = &segment.payload;
-    (0..p.len().saturating_sub(18)).any(|i| p[i..i + 16].iter().all(|b| *b == 0xff) && p[i + 18] == 3)
+    (0..p.len().saturating_sub(18))
+        .any(|i| p[i..i + 16].iter().all(|b| *b == 0xff) && p[i + 18] == 3)
 }

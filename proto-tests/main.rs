@@ -52,6 +52,7 @@ mod health_maintenance_file_drains_without_a_failed_request;
 mod health_sigterm_drains_then_withdraws;
 mod health_watch_and_process_checks_react_in_milliseconds;
 mod metrics_scraped_from_a_node_peering_with_bird;
+mod ospf_reload_applies_vip_and_ospf_changes;
 mod ospf_shutdown_flushes_its_lsas;
 mod ospf_vips_reach_frr_and_bird;
 mod ospf_withdrawal_leaves_the_router_within_a_second;

@@ -69,7 +69,10 @@ fn demo_runs_anycast_ecmp_end_to_end() {
         "node2 is back in the router's table",
         "Cleaned up: processes, namespaces and temporary files are gone.",
     ] {
-        assert!(output.contains(line), "demo.sh did not print {line:?}:\n{output}");
+        assert!(
+            output.contains(line),
+            "demo.sh did not print {line:?}:\n{output}"
+        );
     }
 
     let namespaces = Command::new("ip")
@@ -89,7 +92,10 @@ fn demo_runs_anycast_ecmp_end_to_end() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("vipd-demo-"))
         .collect();
-    assert!(etc_left.is_empty(), "demo.sh left /etc/netns entries: {etc_left:?}");
+    assert!(
+        etc_left.is_empty(),
+        "demo.sh left /etc/netns entries: {etc_left:?}"
+    );
     assert!(
         !Path::new("/var/run/frr/vipddemo").exists(),
         "demo.sh left /var/run/frr/vipddemo"

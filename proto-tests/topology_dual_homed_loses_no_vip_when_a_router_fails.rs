@@ -82,7 +82,15 @@ fn fail_one_router(lab: &mut Deployment, failed: &Router, survivor: &Router) {
         ("fd00:198:18:60::/64", survivor.client_side.1),
     ] {
         client
-            .ip(&["route", "replace", vip_net, "via", via, "dev", survivor.client_if])
+            .ip(&[
+                "route",
+                "replace",
+                vip_net,
+                "via",
+                via,
+                "dev",
+                survivor.client_if,
+            ])
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let flaps_before = frr_sessions_established(lab, survivor);
@@ -94,7 +102,10 @@ fn fail_one_router(lab: &mut Deployment, failed: &Router, survivor: &Router) {
     lab.router_mut(failed.name)
         .stop()
         .unwrap_or_else(|e| panic!("cannot stop {}: {e}", failed.name));
-    println!("{} stopped; watching {} for {WATCH:?}", failed.name, survivor.name);
+    println!(
+        "{} stopped; watching {} for {WATCH:?}",
+        failed.name, survivor.name
+    );
     let start = Instant::now();
     let mut looks = 0;
     while start.elapsed() < WATCH {
@@ -103,7 +114,8 @@ fn fail_one_router(lab: &mut Deployment, failed: &Router, survivor: &Router) {
                 .forwarding_to(survivor.name, prefix(vip))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
-                have, NODES,
+                have,
+                NODES,
                 "{} forwards {vip} to {have:?} {:.0} ms after {} stopped",
                 survivor.name,
                 start.elapsed().as_secs_f64() * 1e3,

@@ -75,7 +75,10 @@ fn every_topology_is_deployed_by_a_proto_test() {
     let mut untested = Vec::new();
     for name in &topologies {
         let file = TopologyFile::load(name);
-        assert_eq!(&file.name, name, "containerlab/{name}.clab.yml: `name:` must be {name}");
+        assert_eq!(
+            &file.name, name,
+            "containerlab/{name}.clab.yml: `name:` must be {name}"
+        );
         for (node, def) in &file.topology.nodes {
             for bind in &def.binds {
                 let source = topology_dir().join(bind.split(':').next().unwrap_or(bind));
@@ -90,7 +93,12 @@ fn every_topology_is_deployed_by_a_proto_test() {
         let users: Vec<String> = sources
             .iter()
             .filter(|(_, text)| text.contains(&literal))
-            .map(|(f, _)| f.file_name().unwrap_or_default().to_string_lossy().into_owned())
+            .map(|(f, _)| {
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         if users.is_empty() {
             untested.push(name.clone());
@@ -122,7 +130,10 @@ fn dockerfile_matches_ci() {
         .filter(|l| l.starts_with("FROM "))
         .copied()
         .collect();
-    assert!(froms.len() >= 2, "the Dockerfile must be multi-stage: {froms:?}");
+    assert!(
+        froms.len() >= 2,
+        "the Dockerfile must be multi-stage: {froms:?}"
+    );
     for from in &froms {
         let image = from.split_whitespace().nth(1).unwrap_or_default();
         let tag = image.rsplit_once(':').map(|(_, t)| t);
@@ -132,7 +143,9 @@ fn dockerfile_matches_ci() {
         );
     }
     assert!(
-        froms.last().is_some_and(|f| f.contains("debian:bookworm-slim")),
+        froms
+            .last()
+            .is_some_and(|f| f.contains("debian:bookworm-slim")),
         "the runtime stage must be debian:bookworm-slim: {froms:?}"
     );
 

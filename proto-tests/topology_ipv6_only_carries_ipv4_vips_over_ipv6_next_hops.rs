@@ -51,7 +51,10 @@ fn ipv6_only_carries_ipv4_vips_over_ipv6_next_hops() {
     }
     for (node, address) in NODES {
         wait_until(DEADLINE, || {
-            match lab.router("router").session_established(crate::ip(address))? {
+            match lab
+                .router("router")
+                .session_established(crate::ip(address))?
+            {
                 true => Ok(()),
                 false => Err(format!("router: no session with {node} ({address})")),
             }
@@ -62,7 +65,11 @@ fn ipv6_only_carries_ipv4_vips_over_ipv6_next_hops() {
         .ns("router")
         .bgp_connections()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(connections.len(), NODES.len(), "router's BGP connections: {connections:?}");
+    assert_eq!(
+        connections.len(),
+        NODES.len(),
+        "router's BGP connections: {connections:?}"
+    );
     assert!(
         connections.iter().all(|(l, r)| l.is_ipv6() && r.is_ipv6()),
         "a BGP connection is not IPv6: {connections:?}"
@@ -86,7 +93,9 @@ fn ipv6_only_carries_ipv4_vips_over_ipv6_next_hops() {
         if next_hops == want {
             Ok(())
         } else {
-            Err(format!("router's paths for {VIP4} (peer, next hop): {next_hops:?}"))
+            Err(format!(
+                "router's paths for {VIP4} (peer, next hop): {next_hops:?}"
+            ))
         }
     })
     .unwrap_or_else(|e| panic!("{e}"));
@@ -119,7 +128,10 @@ fn ipv6_only_carries_ipv4_vips_over_ipv6_next_hops() {
     assert!(
         requests.len() > 100 && requests.iter().all(|r| !r.failed()),
         "{}",
-        describe_failures(&requests, requests.first().map_or(std::time::UNIX_EPOCH, |r| r.at))
+        describe_failures(
+            &requests,
+            requests.first().map_or(std::time::UNIX_EPOCH, |r| r.at)
+        )
     );
     assert_eq!(served.len(), 2, "both nodes should serve: {served:?}");
 }

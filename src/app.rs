@@ -194,7 +194,10 @@ struct Daemon {
     ospf: Option<JoinHandle<()>>,
     /// What the OSPF instances publish for `vipd status`.
     #[cfg(feature = "ospf")]
-    ospf_status: watch::Receiver<Vec<crate::ospf::OspfStatus>>,
+    ospf_status: watch::Sender<Vec<crate::ospf::OspfStatus>>,
+    /// The running OSPF's handle, for reloads (with `ospf` above).
+    #[cfg(feature = "ospf")]
+    ospf_ctl: Option<crate::ospf::Ospf>,
 }
 
 impl Daemon {
@@ -261,18 +264,20 @@ impl Daemon {
 
         // OSPF originates the same desired set as the BGP peers.
         #[cfg(feature = "ospf")]
-        let (ospf_status_tx, ospf_status) = watch::channel(Vec::new());
+        let (ospf_status, _) = watch::channel(Vec::new());
         #[cfg(feature = "ospf")]
-        let ospf = config.ospf.clone().map(|ospf_config| {
-            let desired = originator.subscribe();
-            let stop = stop_tx.subscribe();
-            let status = ospf_status_tx.clone();
-            tokio::spawn(async move {
-                if let Err(e) = crate::ospf::run(ospf_config, desired, stop, status).await {
-                    tracing::error!(error = %e, "OSPF stopped");
-                }
-            })
-        });
+        let (ospf_ctl, ospf) = match config.ospf.clone() {
+            Some(ospf_config) => {
+                let (ctl, task) = crate::ospf::Ospf::spawn(
+                    ospf_config,
+                    originator.subscribe(),
+                    stop_tx.subscribe(),
+                    ospf_status.clone(),
+                );
+                (Some(ctl), Some(task))
+            }
+            None => (None, None),
+        };
         #[cfg(not(feature = "ospf"))]
         let ospf: Option<JoinHandle<()>> = None;
 
@@ -294,6 +299,8 @@ impl Daemon {
             ospf,
             #[cfg(feature = "ospf")]
             ospf_status,
+            #[cfg(feature = "ospf")]
+            ospf_ctl,
         };
         for p in daemon.config.peers.clone() {
             daemon.start_peer(p);
@@ -563,6 +570,8 @@ impl Daemon {
             }
         }
         self.reload_addresses(&new, &mut report).await;
+        #[cfg(feature = "ospf")]
+        self.reload_ospf(new.ospf.clone(), &mut report).await;
         let _ = self.vip_tx.send(VipCommand::Reconfigure {
             vips: new.vips.iter().map(vip_spec).collect(),
             checks: check_specs(&new),
@@ -579,6 +588,48 @@ impl Daemon {
 
     /// New VIPs get their address before they can be announced; a removed
     /// VIP's address goes (its withdrawal is sent by the VIP task first).
+    /// A reloaded `[ospf]`: VIP changes apply in place; any other change
+    /// restarts OSPF (everything flushed, adjacencies formed again).
+    #[cfg(feature = "ospf")]
+    async fn reload_ospf(&mut self, new: Option<config::OspfConfig>, report: &mut ReloadReport) {
+        if let (Some(ctl), Some(new)) = (self.ospf_ctl.as_mut(), new.as_ref())
+            && ctl.applies_in_place(new)
+        {
+            report.changes.extend(ctl.set_vips(new));
+            self.config.ospf = Some(new.clone());
+            return;
+        }
+        if self.config.ospf.is_none() && new.is_none() {
+            return;
+        }
+        report.changes.push(match (&self.config.ospf, &new) {
+            (None, _) => "OSPF started".to_string(),
+            (_, None) => "OSPF stopped: every LSA flushed".to_string(),
+            _ => "OSPF restarted ([ospf] changed): every LSA flushed, adjacencies form again"
+                .to_string(),
+        });
+        if let Some(ctl) = self.ospf_ctl.take() {
+            ctl.stop("[ospf] changed at reload");
+        }
+        if let Some(task) = self.ospf.take()
+            && tokio::time::timeout(SHUTDOWN_BUDGET, task).await.is_err()
+        {
+            warn!("the old OSPF did not stop in time");
+        }
+        self.ospf_status.send_replace(Vec::new());
+        if let Some(config) = new.clone() {
+            let (ctl, task) = crate::ospf::Ospf::spawn(
+                config,
+                self.originator.subscribe(),
+                self.stop_tx.subscribe(),
+                self.ospf_status.clone(),
+            );
+            self.ospf_ctl = Some(ctl);
+            self.ospf = Some(task);
+        }
+        self.config.ospf = new;
+    }
+
     async fn reload_addresses(&mut self, new: &Config, report: &mut ReloadReport) {
         let old: BTreeMap<IpNet, Option<String>> = self
             .config

@@ -283,11 +283,13 @@ pub fn run(v4: u32, v6: u32) -> Result<InboundResult, String> {
     })
 }
 
+/// The peers of `vipd status --json` (the status object itself).
+fn peers(status: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    status["peers"].as_array().into_iter().flatten()
+}
+
 fn router_peer(status: &serde_json::Value, key: &str) -> String {
-    status["status"]["peers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    peers(status)
         .find(|p| p["address"].as_str() == Some(&ROUTER_IP.to_string()))
         .map(|p| match &p[key] {
             serde_json::Value::String(s) => s.clone(),
@@ -297,10 +299,7 @@ fn router_peer(status: &serde_json::Value, key: &str) -> String {
 }
 
 fn upstream_received(status: &serde_json::Value) -> u64 {
-    status["status"]["peers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    peers(status)
         .find(|p| p["address"].as_str() == Some(&UPSTREAM_IP.to_string()))
         .and_then(|p| p["prefixes_received"].as_u64())
         .unwrap_or(0)

@@ -17,8 +17,15 @@ fn record(out: &mut Vec<u8>, subtype: u16, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
+/// Records repeating the first route at the end of the file. `gobgp mrt
+/// inject` (3.10) exits without waiting for its send queue (1024 paths by
+/// default) to drain, so the file's last routes never reach gobgpd; these
+/// repeats of a route already sent take their place and change nothing.
+pub const TAIL_PADDING: u32 = 4096;
+
 /// One RIB entry per host in `hosts`, from one peer (`peer`, AS `asn`), with
-/// ORIGIN IGP, an empty AS_PATH (locally originated) and NEXT_HOP `next_hop`.
+/// ORIGIN IGP, an empty AS_PATH (locally originated) and NEXT_HOP `next_hop`,
+/// then [`TAIL_PADDING`] repeats of the first.
 pub fn host_routes(
     hosts: impl Iterator<Item = Ipv4Addr>,
     peer: Ipv4Addr,
@@ -39,7 +46,10 @@ pub fn host_routes(
     // ORIGIN IGP, AS_PATH empty, NEXT_HOP.
     let mut attrs = vec![0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4];
     attrs.extend_from_slice(&next_hop.octets());
-    for (seq, host) in hosts.enumerate() {
+    let mut hosts = hosts.peekable();
+    let first = hosts.peek().copied();
+    let padding = first.into_iter().cycle().take(TAIL_PADDING as usize);
+    for (seq, host) in hosts.chain(padding).enumerate() {
         body.clear();
         body.extend_from_slice(&(seq as u32).to_be_bytes());
         body.push(32);

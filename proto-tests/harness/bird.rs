@@ -164,8 +164,10 @@ impl Router for Bird {
         Ok(hops)
     }
 
-    /// BIRD marks a stale route with `?` after its preference in
-    /// `show route`: `198.18.0.10/32 unicast [node1 12:00:00.000] * (100?) [AS65001i]`.
+    /// BIRD does not mark a route kept for a restarting peer in `show route`
+    /// (its `s` flag is long-lived GR's LLGR_STALE): the route is stale while
+    /// the protocol it came from says `Neighbor graceful restart active`
+    /// (until that peer's End-of-RIB), or when it carries the `s` flag.
     fn bgp_path_stale(&self, prefix: IpNet) -> Result<Option<(bool, String)>, String> {
         let socket = path_str(&self.socket)?;
         let network = prefix.to_string();
@@ -182,11 +184,26 @@ impl Router for Bird {
         let Some(line) = text.lines().find(|l| l.contains(" unicast ")) else {
             return Ok(None);
         };
-        let stale = line
+        let llgr_stale = line
             .split_once(" (")
             .map(|(_, rest)| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
-            .is_some_and(|rest| rest.starts_with('?'));
-        Ok(Some((stale, line.trim().to_string())))
+            .is_some_and(|rest| rest.starts_with('s'));
+        let protocol = line
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .ok_or_else(|| format!("no protocol in BIRD's route line {line:?}"))?;
+        let info = self.birdc(&["show", "protocols", "all", protocol])?;
+        let restarting = info.contains("Neighbor graceful restart active");
+        let shown = format!(
+            "{} (protocol {protocol}: {})",
+            line.trim(),
+            if restarting {
+                "Neighbor graceful restart active"
+            } else {
+                "no graceful restart active"
+            }
+        );
+        Ok(Some((restarting || llgr_stale, shown)))
     }
 
     fn daemon_pids(&self) -> Vec<u32> {

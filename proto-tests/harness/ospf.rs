@@ -194,6 +194,16 @@ impl OspfLab {
         self.lab.dir()
     }
 
+    /// Rewrites the config `node`'s vipd reads (for `vipd reload`) as
+    /// `edit(text)` returns it; an edit that changes nothing fails the test.
+    pub fn rewrite_config(&self, node: &str, edit: impl Fn(&str) -> String) {
+        let path = self.lab.dir().join(format!("{node}.vipd.toml"));
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let edited = edit(&text);
+        assert_ne!(edited, text, "{node}: the config edit changed nothing");
+        fs::write(&path, edited).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+
     /// Creates `/etc/vipd/<file>` on `node`, failing the file check that
     /// watches it; returns the moment it was created.
     pub fn fail(&self, node: &str, file: &str) -> Instant {

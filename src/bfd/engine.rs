@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::demux::{Demux, Dropped};
-use super::packet::Diag;
+use super::packet::{Diag, State};
 use super::session::{Input, Output, SLOW_TX_INTERVAL, Session, SessionConfig};
 use super::socket::{bind_receive, bind_transmit, recv_with_ttl};
 use super::{BfdState, Counters};
@@ -383,8 +383,10 @@ impl Engine {
         entry.execute(outputs);
         // RFC 5880 6.8.16: "BFD Control packets SHOULD be transmitted for at
         // least a Detection Time after transitioning to AdminDown state". The
-        // first went out just now; AdminDown is not Up, so the rest follow at
-        // the slow rate (6.8.3) for the peer's Detection Time at that rate.
+        // first goes out now, or as soon as the peer's Required Min RX
+        // allows after the previous packet; AdminDown is not Up, so the rest
+        // follow at the slow rate (6.8.3) for the peer's Detection Time at
+        // that rate.
         let linger = SLOW_TX_INTERVAL * u32::from(entry.session.detect_mult());
         entry.linger_until = Some(now + linger);
     }
@@ -414,6 +416,11 @@ impl Entry {
                     match self.socket.send_to(&packet.encode(), self.destination) {
                         Ok(_) => {
                             self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                            if packet.state == State::AdminDown {
+                                self.counters
+                                    .admin_down_sent
+                                    .fetch_add(1, Ordering::Relaxed);
+                            }
                             if self.send_error.take().is_some() {
                                 info!(peer = %self.peer, "BFD packets leave again");
                             }

@@ -74,6 +74,7 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -124,6 +125,8 @@ pub struct Counters {
     /// Times the session left Up, so a watcher that only saw the latest
     /// state can still tell that it flapped.
     went_down: AtomicU64,
+    /// AdminDown packets sent after shutdown (RFC 5880 6.8.16).
+    admin_down_sent: AtomicU64,
 }
 
 /// A copy of [`Counters`] at one moment.
@@ -134,6 +137,7 @@ pub struct CounterSnapshot {
     pub dropped: u64,
     pub send_errors: u64,
     pub went_down: u64,
+    pub admin_down_sent: u64,
 }
 
 impl Counters {
@@ -144,6 +148,7 @@ impl Counters {
             dropped: self.dropped.load(Ordering::Relaxed),
             send_errors: self.send_errors.load(Ordering::Relaxed),
             went_down: self.went_down.load(Ordering::Relaxed),
+            admin_down_sent: self.admin_down_sent.load(Ordering::Relaxed),
         }
     }
 }
@@ -185,7 +190,30 @@ impl BfdSession {
     pub fn local_discriminator(&self) -> u32 {
         self.local_discriminator
     }
+
+    /// After the shutdown watch changed: waits (at most `limit`) until the
+    /// first AdminDown packet has left, and says whether it has. The engine
+    /// sends it no sooner than the peer's Required Min RX after the previous
+    /// packet (RFC 5880 6.8.7), so a process that exits right after
+    /// asking for the shutdown would leave the peer to time the session out
+    /// instead; a peer that hears AdminDown knows it was no failure
+    /// (RFC 5882 3.2).
+    pub async fn admin_down_sent(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.counters.admin_down_sent.load(Ordering::Relaxed) > 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(ADMIN_DOWN_POLL).await;
+        }
+    }
 }
+
+/// How often [`BfdSession::admin_down_sent`] looks.
+const ADMIN_DOWN_POLL: Duration = Duration::from_millis(2);
 
 /// Starts a single-hop BFD session to `peer` from `local` (UDP destination
 /// port 3784, source port in 49152..=65535, TTL 255, and received packets

@@ -800,7 +800,11 @@ mod tests {
         let routes: Vec<VipRoute> = (0..10_000u32)
             .map(|i| VipRoute {
                 prefix: crate::vip::nth_host("198.18.0.0/32".parse().unwrap(), i).unwrap(),
-                attrs: if i % 10 == 0 { other.clone() } else { shared.clone() },
+                attrs: if i % 10 == 0 {
+                    other.clone()
+                } else {
+                    shared.clone()
+                },
             })
             .collect();
         let msgs = rib.initial_routes(&set(&routes));
@@ -817,7 +821,10 @@ mod tests {
                 _ => None,
             });
             let base = u32::from("198.18.0.0".parse::<Ipv4Addr>().unwrap());
-            let tenth = u.nlri.iter().all(|n| (u32::from(n.addr()) - base) % 10 == 0);
+            let tenth = u
+                .nlri
+                .iter()
+                .all(|n| (u32::from(n.addr()) - base) % 10 == 0);
             assert_eq!(med == Some(77), tenth);
         }
     }

@@ -27,12 +27,15 @@ use super::session::{
 };
 use super::sockopt;
 use super::wire::{Afi, CeaseSubcode};
-use crate::bfd::BfdState;
+use crate::bfd::{BfdSession, BfdState};
 use crate::config::{PeerConfig, Speaker};
 use crate::vip::{Changes, DesiredReader};
 
 /// How long shutdown waits for the final messages to leave.
 const SHUTDOWN_FLUSH: Duration = Duration::from_millis(500);
+/// How long shutdown waits for BFD's AdminDown to leave (it may have to wait
+/// for the peer's Required Min RX after the previous packet).
+const BFD_GOODBYE: Duration = Duration::from_millis(300);
 
 /// The way in for connections accepted on the shared listening socket.
 pub type InboundSender = mpsc::Sender<TcpStream>;
@@ -115,9 +118,29 @@ struct Received {
 
 /// A running BFD session and how to stop it.
 struct Bfd {
+    session: BfdSession,
     state: watch::Receiver<BfdState>,
     stop: watch::Sender<Option<String>>,
     was_up: bool,
+}
+
+impl Bfd {
+    /// Ends the session: AdminDown (RFC 5880 6.8.16). Returns the handle to
+    /// wait on with [`bfd_goodbye`].
+    fn end(self, reason: &str) -> BfdSession {
+        let _ = self.stop.send(Some(reason.to_string()));
+        self.session
+    }
+}
+
+/// Waits (bounded) until an ended BFD session's AdminDown has left, so the
+/// peer hears that the session was taken down on purpose before vipd exits.
+async fn bfd_goodbye(session: Option<BfdSession>) {
+    if let Some(session) = session
+        && !session.admin_down_sent(BFD_GOODBYE).await
+    {
+        debug!("BFD AdminDown not sent yet; the peer will time the session out");
+    }
 }
 
 /// Everything one peer task needs.
@@ -299,10 +322,11 @@ impl PeerTask {
             return;
         }
         let (stop, stop_rx) = watch::channel(None);
-        match crate::bfd::spawn(n.local.ip(), n.remote.ip(), cfg, stop_rx) {
-            Ok(state) => {
+        match BfdSession::start(n.local.ip(), n.remote.ip(), cfg, stop_rx) {
+            Ok(session) => {
                 self.bfd = Some(Bfd {
-                    state,
+                    state: session.state(),
+                    session,
                     stop,
                     was_up: false,
                 })
@@ -316,9 +340,7 @@ impl PeerTask {
         if why.keep_routes && self.graceful_restart && self.peer_helps_restart {
             return self.close_for_restart(&why.reason).await;
         }
-        if let Some(bfd) = self.bfd.take() {
-            let _ = bfd.stop.send(Some(why.reason.clone()));
-        }
+        let bfd = self.bfd.take().map(|bfd| bfd.end(&why.reason));
         if let Some(rib) = self.rib.as_mut() {
             let msgs = rib.withdraw_all();
             self.send_updates(msgs);
@@ -330,12 +352,12 @@ impl PeerTask {
         let outs = self.session.handle(std::time::Instant::now(), input);
         self.apply(outs);
         let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
-        let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+        let flushed = tokio::time::timeout(SHUTDOWN_FLUSH, async {
             for w in writers {
                 let _ = w.await;
             }
-        })
-        .await;
+        });
+        let _ = tokio::join!(flushed, bfd_goodbye(bfd));
     }
 
     /// RFC 4724 4.2: a connection that closes without a NOTIFICATION makes
@@ -349,9 +371,7 @@ impl PeerTask {
             %reason,
             "closing the session without a NOTIFICATION: the peer keeps our routes (graceful restart)"
         );
-        if let Some(bfd) = self.bfd.take() {
-            let _ = bfd.stop.send(Some(reason.to_string()));
-        }
+        let bfd = self.bfd.take().map(|bfd| bfd.end(reason));
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             if let Some(io) = self.conns.remove(&conn) {
@@ -361,12 +381,12 @@ impl PeerTask {
             }
         }
         let writers: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
-        let _ = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+        let flushed = tokio::time::timeout(SHUTDOWN_FLUSH, async {
             for w in writers {
                 let _ = w.await;
             }
-        })
-        .await;
+        });
+        let _ = tokio::join!(flushed, bfd_goodbye(bfd));
     }
 
     fn on_event(&mut self, event: Event) {

@@ -930,11 +930,7 @@ impl Validator<'_> {
             let Ok(prefix) = parse_prefix(text.get_ref()) else {
                 continue;
             };
-            let count = raw
-                .get_ref()
-                .count
-                .as_ref()
-                .map_or(1, |c| *c.get_ref());
+            let count = raw.get_ref().count.as_ref().map_or(1, |c| *c.get_ref());
             if count > 1 {
                 let Ok(n) = block_fits(prefix, count) else {
                     continue;
@@ -961,7 +957,10 @@ impl Validator<'_> {
             let (n, v4) = host_number(prefix);
             singles.push((n, v4, i, text, prefix));
             match seen.get(&prefix) {
-                Some(&(first, first_line)) => {
+                Some(&(first, first_start)) => {
+                    // Lines are counted only for an error: counting them for
+                    // every VIP made a large file quadratic.
+                    let first_line = self.source.location(first_start).line;
                     self.report(
                         &text.span(),
                         &format!("vip[{i}].prefix"),
@@ -971,10 +970,12 @@ impl Validator<'_> {
                     );
                 }
                 None => {
-                    let line = self.source.location(text.span().start).line;
-                    seen.insert(prefix, (i, line));
+                    seen.insert(prefix, (i, text.span().start));
                 }
             }
+        }
+        if blocks.is_empty() {
+            return;
         }
         for (n, v4, i, text, prefix) in singles {
             if let Some(&(_, _, _, block, line)) = blocks
@@ -984,7 +985,9 @@ impl Validator<'_> {
                 self.report(
                     &text.span(),
                     &format!("vip[{i}].prefix"),
-                    format!("duplicate prefix {prefix}: inside the block of vip[{block}] (line {line})"),
+                    format!(
+                        "duplicate prefix {prefix}: inside the block of vip[{block}] (line {line})"
+                    ),
                 );
             }
         }

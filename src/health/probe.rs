@@ -5,11 +5,13 @@
 //! "timeout after 500ms", "exit 1: <last line>", "file /x present"): it is
 //! logged as the cause of a VIP transition, so it must read well on one line.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -156,7 +158,27 @@ pub(crate) async fn connect(endpoint: &Endpoint) -> io::Result<TcpStream> {
 // ---------------------------------------------------------------------------
 // http, https
 
+/// The HTTP client for `h`. Clients differ only in how they treat TLS, so
+/// checks share one per kind: thousands of http checks then cost one
+/// client (its TLS setup is the bulk of its memory), not one each.
 fn http_client(h: &HttpCheck) -> Result<reqwest::Client, String> {
+    type Clients = HashMap<(bool, bool), reqwest::Client>;
+    static SHARED: OnceLock<Mutex<Clients>> = OnceLock::new();
+    let key = (h.url.scheme() == "https", h.tls_verify);
+    let shared = SHARED.get_or_init(Default::default);
+    if let Ok(clients) = shared.lock()
+        && let Some(client) = clients.get(&key)
+    {
+        return Ok(client.clone());
+    }
+    let client = build_http_client(h)?;
+    if let Ok(mut clients) = shared.lock() {
+        clients.insert(key, client.clone());
+    }
+    Ok(client)
+}
+
+fn build_http_client(h: &HttpCheck) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         // A fresh connection per probe: a check should see what a new
         // client sees (a full accept queue, a dead worker), not reuse a

@@ -65,7 +65,7 @@ impl Drop for Link {
 /// Runs one instance until shutdown has flushed everything.
 pub(crate) async fn run_instance(
     cfg: InstanceConfig,
-    vip_costs: BTreeMap<IpNet, u32>,
+    mut vip_costs: watch::Receiver<BTreeMap<IpNet, u32>>,
     mut desired: watch::Receiver<DesiredSet>,
     mut shutdown: watch::Receiver<Option<String>>,
     status: watch::Sender<Vec<OspfStatus>>,
@@ -90,8 +90,13 @@ pub(crate) async fn run_instance(
     let mut shutdown_open = true;
     let mut shutting_down = false;
 
-    let vips = wanted_vips(version, &vip_costs, desired.borrow_and_update().keys());
+    let vips = wanted_vips(
+        version,
+        &vip_costs.borrow_and_update(),
+        desired.borrow_and_update().keys(),
+    );
     let out = inst.handle(now(), Input::Vips(vips));
+    let mut costs_open = true;
     if apply(version, &names, &links, out) {
         return Ok(());
     }
@@ -113,7 +118,15 @@ pub(crate) async fn run_instance(
                 if changed.is_err() {
                     desired_open = false;
                 }
-                let vips = wanted_vips(version, &vip_costs, desired.borrow_and_update().keys());
+                let vips = wanted_vips(version, &vip_costs.borrow(), desired.borrow_and_update().keys());
+                inst.handle(now(), Input::Vips(vips))
+            }
+            // A reload changed which VIPs are in OSPF, or their costs.
+            changed = vip_costs.changed(), if costs_open && !shutting_down => {
+                if changed.is_err() {
+                    costs_open = false;
+                }
+                let vips = wanted_vips(version, &vip_costs.borrow_and_update(), desired.borrow().keys());
                 inst.handle(now(), Input::Vips(vips))
             }
             changed = shutdown.changed(), if shutdown_open && !shutting_down => {

@@ -98,11 +98,15 @@ pub fn nth_host(first: IpNet, i: u32) -> Option<IpNet> {
     match first {
         IpNet::V4(n) => {
             let a = u32::from(n.addr()).checked_add(i)?;
-            ipnet::Ipv4Net::new(a.into(), n.prefix_len()).ok().map(IpNet::V4)
+            ipnet::Ipv4Net::new(a.into(), n.prefix_len())
+                .ok()
+                .map(IpNet::V4)
         }
         IpNet::V6(n) => {
             let a = u128::from(n.addr()).checked_add(u128::from(i))?;
-            ipnet::Ipv6Net::new(a.into(), n.prefix_len()).ok().map(IpNet::V6)
+            ipnet::Ipv6Net::new(a.into(), n.prefix_len())
+                .ok()
+                .map(IpNet::V6)
         }
     }
 }
@@ -335,7 +339,9 @@ impl Originator {
                             true
                         }
                     }
-                    None => set.contains_key(&prefix) && Arc::make_mut(set).remove(&prefix).is_some(),
+                    None => {
+                        set.contains_key(&prefix) && Arc::make_mut(set).remove(&prefix).is_some()
+                    }
                 };
                 if changed {
                     log.push(prefix);
@@ -405,7 +411,10 @@ mod tests {
                 prefix("198.18.0.1/32")
             ])
         );
-        assert_eq!(snap.set.keys().copied().collect::<Vec<_>>(), [prefix("198.18.0.2/32")]);
+        assert_eq!(
+            snap.set.keys().copied().collect::<Vec<_>>(),
+            [prefix("198.18.0.2/32")]
+        );
         let (_, none) = r.changes_since(snap.seq);
         assert_eq!(none, Changes::Some(vec![]));
     }
@@ -421,7 +430,10 @@ mod tests {
             o.announce(route(&format!("198.18.0.{i}/32")));
             // The fast reader keeps up: it always gets exactly the new change.
             let (snap, changes) = fast.changes_since(fast_seen);
-            assert_eq!(changes, Changes::Some(vec![prefix(&format!("198.18.0.{i}/32"))]));
+            assert_eq!(
+                changes,
+                Changes::Some(vec![prefix(&format!("198.18.0.{i}/32"))])
+            );
             fast_seen = snap.seq;
         }
         let (snap, changes) = slow.changes_since(slow_seen);

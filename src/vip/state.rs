@@ -298,8 +298,10 @@ impl VipMachine {
         restarted: &[String],
     ) -> Vec<Transition> {
         let mut out = Vec::new();
-        let mut old: HashMap<IpNet, Vip> =
-            std::mem::take(&mut self.vips).into_iter().map(|v| (v.prefix, v)).collect();
+        let mut old: HashMap<IpNet, Vip> = std::mem::take(&mut self.vips)
+            .into_iter()
+            .map(|v| (v.prefix, v))
+            .collect();
         let changed_cause: Arc<str> = Arc::from("attributes changed by reload");
         let added_cause: Arc<str> = Arc::from("added by reload");
         let removed_cause: Arc<str> = Arc::from("removed by reload");
@@ -970,10 +972,19 @@ mod tests {
         let prefixes: Vec<String> = ts.iter().map(|t| t.prefix.to_string()).collect();
         assert_eq!(
             prefixes,
-            ["198.18.0.254/32", "198.18.0.255/32", "198.18.1.0/32", "198.18.1.1/32"]
+            [
+                "198.18.0.254/32",
+                "198.18.0.255/32",
+                "198.18.1.0/32",
+                "198.18.1.1/32"
+            ]
         );
         let routes: Vec<&VipRoute> = ts.iter().filter_map(|t| t.route.as_ref()).collect();
-        assert!(routes.iter().all(|r| Arc::ptr_eq(&r.attrs, &routes[0].attrs)));
+        assert!(
+            routes
+                .iter()
+                .all(|r| Arc::ptr_eq(&r.attrs, &routes[0].attrs))
+        );
         assert!(routes.iter().all(|r| r.med == Some(10)));
         assert_eq!(m.status().len(), 4);
         // One VIP of the block drains on its own.

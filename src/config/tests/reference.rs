@@ -29,6 +29,8 @@ const REFERENCE: &str = include_str!("../../../docs/configuration.md");
 const README: &str = include_str!("../../../README.md");
 const ROUTERS: &str = include_str!("../../../docs/routers.md");
 const OPERATIONS: &str = include_str!("../../../docs/operations.md");
+const OSPF_DOC: &str = include_str!("../../../docs/ospf.md");
+const METRICS_RS: &str = include_str!("../../control/metrics.rs");
 const REFERENCE_PATH: &str = "docs/configuration.md";
 
 // ---------------------------------------------------------------------------
@@ -830,4 +832,57 @@ fn every_toml_example_in_the_docs_loads_as_vipd_check_loads_it() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(count >= 4, "only {count} TOML examples found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Metrics
+
+/// The metric names `src/control/metrics.rs` registers: each string literal
+/// right after a `register(` (counters get `_total` from the encoder).
+fn registered_metrics() -> BTreeSet<&'static str> {
+    let mut names = BTreeSet::new();
+    for (at, _) in METRICS_RS.match_indices("register(") {
+        let rest = METRICS_RS[at + "register(".len()..].trim_start();
+        let Some(name) = rest.strip_prefix("\"vipd_") else {
+            continue;
+        };
+        let end = name.find('"').expect("an unterminated metric name");
+        let full = &rest[1..end + "vipd_".len() + 1];
+        names.insert(full);
+    }
+    names
+}
+
+#[test]
+fn every_metric_vipd_serves_is_documented_and_no_other() {
+    let registered = registered_metrics();
+    assert!(
+        registered.len() >= 10,
+        "only {registered:?} found in src/control/metrics.rs"
+    );
+    let documented = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("| `vipd_"))
+            .filter_map(|l| l.split('`').next())
+            .map(|n| format!("vipd_{n}"))
+            .collect()
+    };
+    let in_docs: BTreeSet<String> = documented(OPERATIONS)
+        .union(&documented(OSPF_DOC))
+        .cloned()
+        .collect();
+    let matches = |doc: &str, reg: &str| doc == reg || doc == format!("{reg}_total");
+    let undocumented: Vec<_> = registered
+        .iter()
+        .filter(|r| !in_docs.iter().any(|d| matches(d, r)))
+        .collect();
+    let unknown: Vec<_> = in_docs
+        .iter()
+        .filter(|d| !registered.iter().any(|r| matches(d, r)))
+        .collect();
+    assert!(
+        undocumented.is_empty() && unknown.is_empty(),
+        "metrics served but not in the tables of docs/operations.md or docs/ospf.md: \
+         {undocumented:?}; documented but not served: {unknown:?}"
+    );
 }
