@@ -10,7 +10,8 @@
 //! ```
 //!
 //! 1. Deploy `containerlab/bfd-<router>.clab.yml` and start vipd's BFD
-//!    engine in the vipd node (the probe, until vipd starts BFD itself).
+//!    engine alone in the vipd node (the probe: the engine's own timings,
+//!    with no BGP around it; `bfd_vipd_*` runs vipd itself with BFD).
 //! 2. Both sessions come Up, on the router's CLI and in the probe.
 //! 3. Freeze the probe (SIGSTOP): the router declares both sessions down;
 //!    the time is measured by polling its CLI as fast as it answers.

@@ -16,7 +16,10 @@
 //! 2. Freeze vipd (SIGSTOP): the router removes both VIPs; the time from the
 //!    signal to removal is measured by polling its CLI. Thaw it: back.
 //! 3. Cut vipd's link (`ip link set eth1 down` in its namespace): removed
-//!    again, timed the same way. Mend it: back.
+//!    again, timed the same way. Mend it: back. Then cut the path silently
+//!    both ways (packets to a MAC nobody has; carrier and routes stay, so
+//!    only BFD can tell): removed again, and vipd logs BFD Down for both
+//!    routers as fast. Mend it: back.
 //! 4. Freeze the router (SIGSTOP to BIRD, or to FRR's bgpd and bfdd): vipd
 //!    logs BFD Down and closes both sessions; the capture shows its
 //!    NOTIFICATION Cease/BFD Down (6/10). Thaw the router.
@@ -198,6 +201,8 @@ fn frozen_or_cut_off(kind: RouterKind) {
 
     // 3b. A silent cut, both ways: carrier and routes stay, packets go to a
     // MAC nobody has, so only BFD (or the hold timer) can tell.
+    let mark = lab.vipd("vipd").log_len();
+    let cut_at = SystemTime::now();
     let cut = Instant::now();
     for (vipd_addr, router_addr) in vipd_addrs.iter().zip(&router_addrs) {
         router_ns
@@ -226,6 +231,27 @@ fn frozen_or_cut_off(kind: RouterKind) {
             "{kind}: a silently cut-off vipd's {vip} left after {took:?} (bound {BFD_BOUND:?})"
         );
     }
+    // vipd noticed the cut as fast, on its side.
+    for peer in router_addrs {
+        let lines = lab
+            .vipd("vipd")
+            .peer_lines(mark, "BFD down: closing the BGP session", peer);
+        let line = lines
+            .first()
+            .unwrap_or_else(|| panic!("{kind}: vipd logged no BFD Down for {peer} after the cut"));
+        let took = log_time(line)
+            .and_then(|at| at.duration_since(cut_at).ok())
+            .unwrap_or_else(|| panic!("{kind}: no usable timestamp in {line:?}"));
+        eprintln!(
+            "BFD {kind} silent cut: vipd closed its session with {peer} {} ms after the cut, \
+             by its log",
+            took.as_millis()
+        );
+        assert!(
+            took < BFD_BOUND,
+            "{kind}: vipd took {took:?} to notice the cut toward {peer}"
+        );
+    }
     wait_up(lab.router("router"), &vipd_addrs, true)
         .unwrap_or_else(|e| panic!("{kind} after mending the silent cut: {e}"));
 
@@ -234,7 +260,6 @@ fn frozen_or_cut_off(kind: RouterKind) {
         Capture::start(&vipd_ns, "eth1", "bfd-bgp").unwrap_or_else(|e| panic!("{kind}: {e}"));
     let mark = lab.vipd("vipd").log_len();
     let frozen_at = SystemTime::now();
-    let frozen = Instant::now();
     let guard = Frozen::freeze(&router_ns, lab.router("router").daemon_pids());
     let mut noticed = Vec::new();
     wait_until(Duration::from_secs(20), || {
@@ -336,7 +361,49 @@ fn frozen_or_cut_off(kind: RouterKind) {
     let took = time_until_gone(lab.router("router"), frozen);
     drop(guard);
     let _ = plain.terminate();
-    for (vip, took) in &took.unwrap_or_else(|e| panic!("{kind} without BFD: {e}")) {
+    let took = took.unwrap_or_else(|e| panic!("{kind} without BFD: {e}"));
+
+    // 6. BFD with Graceful Restart: a stop for a restart (SIGUSR2) says
+    // AdminDown, which is no failure (RFC 5882 3.2), and closes BGP without
+    // a NOTIFICATION: the router keeps the routes while vipd is away.
+    let config = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(t.config_dir)
+        .join("vipd-gr/vipd.toml");
+    let mut restarting = Vipd::new(vipd_ns.clone(), "vipd-gr", config);
+    restarting.start().unwrap_or_else(|e| panic!("{kind}: {e}"));
+    wait_up(lab.router("router"), &vipd_addrs, true)
+        .unwrap_or_else(|e| panic!("{kind} with BFD and GR: {e}"));
+    let (status, _) = restarting
+        .stop_for_restart()
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    assert!(status.success(), "{kind}: SIGUSR2 exit {status}");
+    let stopped = Instant::now();
+    let mut lost = Vec::new();
+    while stopped.elapsed() < Duration::from_secs(3) {
+        for vip in VIPS {
+            if lab
+                .router("router")
+                .bgp_path_stale(net(vip))
+                .ok()
+                .flatten()
+                .is_none()
+                && !lost.iter().any(|(v, _)| *v == vip)
+            {
+                lost.push((vip, stopped.elapsed()));
+            }
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    for addr in &vipd_addrs {
+        let shown = lab.router("router").bfd_session(*addr).ok().flatten();
+        println!("{kind}: BFD with {addr} while vipd restarts: {shown:?}");
+    }
+    eprintln!("BFD+GR {kind} sigusr2: routes lost while vipd was away: {lost:?}");
+    restarting.start().unwrap_or_else(|e| panic!("{kind}: {e}"));
+    wait_up(lab.router("router"), &vipd_addrs, true)
+        .unwrap_or_else(|e| panic!("{kind} after the BFD+GR restart: {e}"));
+    let _ = restarting.terminate();
+    for (vip, took) in &took {
         eprintln!(
             "no BFD {kind} sigstop: route {vip} removed after {} ms (hold time {} s)",
             took.as_millis(),

@@ -81,8 +81,8 @@ fn flapping_check(kind: RouterKind) {
     std::fs::write(&file, b"").unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     lab.wait_vip("with the file present");
 
-    let capture = Capture::start(&lab.router_ns, "eth1", "router-bgp")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let capture =
+        Capture::start(&lab.router_ns, "eth1", "router-bgp").unwrap_or_else(|e| panic!("{e}"));
     let mark = lab.vipd.vipd.log_len();
     let start = Instant::now();
     let mut toggles = Vec::new();

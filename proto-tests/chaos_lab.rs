@@ -47,7 +47,7 @@ pub struct ChaosLab {
     pub vipd: SecVipd,
     /// Dropped last (fields drop in order): it kills the processes and
     /// removes the namespaces.
-    pub lab: Lab,
+    _lab: Lab,
 }
 
 impl ChaosLab {
@@ -95,7 +95,7 @@ impl ChaosLab {
             router_ns,
             router,
             vipd,
-            lab,
+            _lab: lab,
         }
     }
 
@@ -249,7 +249,10 @@ pub fn log_time(line: &str) -> Option<f64> {
     let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>());
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
     let mut t = time.splitn(3, ':');
-    let (hh, mm) = (t.next()?.parse::<f64>().ok()?, t.next()?.parse::<f64>().ok()?);
+    let (hh, mm) = (
+        t.next()?.parse::<f64>().ok()?,
+        t.next()?.parse::<f64>().ok()?,
+    );
     let ss = t.next()?.parse::<f64>().ok()?;
     // Days from the civil date (proleptic Gregorian), 1970-01-01 = 0.
     let y = if m <= 2 { y - 1 } else { y };

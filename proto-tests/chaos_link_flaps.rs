@@ -71,8 +71,9 @@ fn link_flaps(kind: RouterKind) {
         if long {
             // No stale route: the router's hold timer drops the VIP while
             // the link is still down.
-            wait_until(GONE_DEADLINE, || lab.vip_gone())
-                .unwrap_or_else(|e| panic!("{kind} flap {i}: stale route while the link is down: {e}"));
+            wait_until(GONE_DEADLINE, || lab.vip_gone()).unwrap_or_else(|e| {
+                panic!("{kind} flap {i}: stale route while the link is down: {e}")
+            });
             println!(
                 "{kind} flap {i}: VIP gone from the router {:.1}s after the link went down",
                 down.elapsed().as_secs_f64()

@@ -58,8 +58,8 @@ fn chaos_impairment_relay_drops_about_ten_percent_and_delays_every_frame() {
     // its own, and the count must be the relay's loss alone.
     pin_neighbor(&a, "10.255.2.2", &b);
     pin_neighbor(&b, "10.255.2.1", &a);
-    let relay = Impairment::start(&mid, "eth1", "eth2", LOSS, DELAY, 7)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let relay =
+        Impairment::start(&mid, "eth1", "eth2", LOSS, DELAY, 7).unwrap_or_else(|e| panic!("{e}"));
 
     let received: Arc<Mutex<Vec<(usize, Instant)>>> = Arc::default();
     let receiver = {
@@ -166,16 +166,21 @@ enum Impaired {
 fn loss_and_delay(kind: RouterKind) {
     let config = vipd_config("chaos_loss_delay", HOLD_TIME, 8, "");
     let mut impaired = None;
-    let lab = ChaosLab::up(kind, Link::Through, |_| config, |_, mid| {
-        let mid = mid.unwrap_or_else(|| panic!("Link::Through has a middle namespace"));
-        impaired = Some(impair(mid));
-    });
+    let lab = ChaosLab::up(
+        kind,
+        Link::Through,
+        |_| config,
+        |_, mid| {
+            let mid = mid.unwrap_or_else(|| panic!("Link::Through has a middle namespace"));
+            impaired = Some(impair(mid));
+        },
+    );
     let impaired = impaired.unwrap_or_else(|| panic!("no impairment was set up"));
     match &impaired {
         Impaired::Netem => println!("{kind}: impairment by tc netem"),
-        Impaired::Relay(_) => println!(
-            "{kind}: no netem qdisc in this kernel; impairment by the userspace relay"
-        ),
+        Impaired::Relay(_) => {
+            println!("{kind}: no netem qdisc in this kernel; impairment by the userspace relay")
+        }
     }
     let start = Instant::now();
     lab.wait_vip("over the impaired link");

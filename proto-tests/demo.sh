@@ -465,6 +465,15 @@ took=$(wait_servers "node1 node2 node3" "$back_at")
 ok "node1 is back in the router's table $took ms after its web service started."
 show_router_routes
 sleep 1
+end=$(now_ms)
+read -r rejoin_ok rejoin_failed _ <<<"$(traffic "$back_at" "$end")"
+say "Requests sent meanwhile: $rejoin_ok OK, $rejoin_failed failed."
+if [ "$rejoin_failed" -gt 0 ]; then
+    failures_between "$back_at" "$end" | indent
+    say "(When the router changes its list of servers, it re-spreads connections: one"
+    say "that is open at that very moment may land on another server, which resets it."
+    say "That is how ECMP routers work; new connections are not affected.)"
+fi
 traffic_line
 
 # --- 8. drain ------------------------------------------------------------------

@@ -346,6 +346,22 @@ fn keeps_routes_across_restarts(kind: RouterKind) {
         log.contains("closing the session without a NOTIFICATION"),
         "{kind}: vipd did not log its restart close"
     );
+    // The router's own word that vipd's End-of-RIB ended each restart.
+    let router_log = lab.deployment.router(ROUTER).log();
+    let (said, times) = match kind {
+        RouterKind::Bird => ("node1: Neighbor graceful restart done", 2),
+        // bgpd logs the first session's End-of-RIB too.
+        _ => ("rcvd End-of-RIB for IPv4 Unicast from 10.255.1.2", 3),
+    };
+    let seen = wait_until(UP_DEADLINE, || {
+        let n = lab.deployment.router(ROUTER).log().matches(said).count();
+        if n >= times {
+            Ok(())
+        } else {
+            Err(format!("{kind} logged {said:?} {n} times, want {times}"))
+        }
+    });
+    seen.unwrap_or_else(|e| panic!("{kind}: {e}\n{router_log}"));
 
     // 6. Not one request failed.
     thread::sleep(Duration::from_millis(500));

@@ -26,7 +26,7 @@
 //!
 //! Run with the configs' default (`vip_lsa` unset: AS-external LSAs in
 //! OSPFv2, Intra-Area-Prefix-LSAs in OSPFv3), with `"external"` (OSPFv3 too)
-//! and with `"stub"` (stub links in the OSPFv2 Router-LSA).
+//! and with the default `"stub"` (stub links in the OSPFv2 Router-LSA).
 #![cfg(feature = "ospf")]
 
 use std::net::IpAddr;
@@ -156,8 +156,10 @@ pub fn has_no_route(r: &dyn OspfRouter, prefix: IpNet) -> Result<(), String> {
     }
 }
 
+/// The default, `"stub"`: stub links in the OSPFv2 Router-LSA and
+/// Intra-Area-Prefix-LSAs in OSPFv3.
 #[test]
-fn vips_reach_frr_and_bird_with_the_default_lsa_types() {
+fn vips_reach_frr_and_bird_as_stub_links_and_intra_area_prefixes_by_default() {
     vips_reach_both_routers(None);
 }
 
@@ -166,20 +168,11 @@ fn vips_reach_frr_and_bird_as_external_lsas_in_both_versions() {
     vips_reach_both_routers(Some("external"));
 }
 
-#[test]
-fn vips_reach_frr_and_bird_as_stub_links_and_intra_area_prefixes() {
-    vips_reach_both_routers(Some("stub"));
-}
 
 fn vips_reach_both_routers(vip_lsa: Option<&str>) {
     let lab = deploy(vip_lsa);
-    // What each version originates VIPs as (the defaults: external in
-    // OSPFv2, stub/intra-area in OSPFv3).
-    let mode = |v: Ospf| match (vip_lsa, v) {
-        (Some(m), _) => m,
-        (None, Ospf::V2) => "external",
-        (None, Ospf::V3) => "stub",
-    };
+    // What each version originates VIPs as (the default: stub).
+    let mode = |_: Ospf| vip_lsa.unwrap_or("stub");
     wait_full(&lab);
     let mut matrix = Vec::new();
     for router in ["frr", "bird"] {

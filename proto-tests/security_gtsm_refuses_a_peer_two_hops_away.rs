@@ -15,13 +15,17 @@
 //! ```
 //!
 //! 1. near: both sessions with `ttl_security = true` against the router's
-//!    GTSM (one hop): Established, the VIPs at the router.
+//!    GTSM (one hop), near connecting over IPv4 and accepting over IPv6:
+//!    Established, the VIPs at the router.
 //! 2. far with `ttl_security = true`, the router with GTSM over two hops
 //!    (it sends TTL 255, which arrives as 254): no session for a quiet
 //!    window, far's kernel counts TTL drops (TCPMinTTLDrop), far keeps
 //!    answering and logs little; near's sessions are untouched.
-//! 3. far with `multihop = 2` and no GTSM, the router the same: Established.
-//! 4. far with `ttl_security = true` and `multihop = 2` (TTL >= 254), the
+//! 3. The same the other way round: far `passive` (it listens), the router
+//!    connecting: the handshake completes on far's listener, but its
+//!    accepted socket drops every later segment for its TTL: no session.
+//! 4. far with `multihop = 2` and no GTSM, the router the same: Established.
+//! 5. far with `ttl_security = true` and `multihop = 2` (TTL >= 254), the
 //!    router with GTSM over two hops: Established.
 
 use std::time::Instant;
@@ -52,16 +56,31 @@ fn gtsm(kind: RouterKind) {
     lab.link(&fwd, "eth2", &far, "eth1");
     let setup: [(&crate::harness::Netns, &[&str]); 11] = [
         (&near, &["addr", "add", "10.255.1.2/24", "dev", "eth1"]),
-        (&near, &["addr", "add", "fd00:255:1::2/64", "dev", "eth1", "nodad"]),
+        (
+            &near,
+            &["addr", "add", "fd00:255:1::2/64", "dev", "eth1", "nodad"],
+        ),
         (&router_ns, &["addr", "add", "10.255.1.1/24", "dev", "eth1"]),
-        (&router_ns, &["addr", "add", "fd00:255:1::1/64", "dev", "eth1", "nodad"]),
+        (
+            &router_ns,
+            &["addr", "add", "fd00:255:1::1/64", "dev", "eth1", "nodad"],
+        ),
         (&router_ns, &["addr", "add", "10.255.2.1/24", "dev", "eth2"]),
-        (&router_ns, &["route", "add", "10.255.3.0/24", "via", "10.255.2.2"]),
+        (
+            &router_ns,
+            &["route", "add", "10.255.3.0/24", "via", "10.255.2.2"],
+        ),
         (&fwd, &["addr", "add", "10.255.2.2/24", "dev", "eth1"]),
         (&fwd, &["addr", "add", "10.255.3.1/24", "dev", "eth2"]),
         (&far, &["addr", "add", "10.255.3.2/24", "dev", "eth1"]),
-        (&far, &["route", "add", "10.255.2.0/24", "via", "10.255.3.1"]),
-        (&far, &["route", "add", "10.255.1.0/24", "via", "10.255.3.1"]),
+        (
+            &far,
+            &["route", "add", "10.255.2.0/24", "via", "10.255.3.1"],
+        ),
+        (
+            &far,
+            &["route", "add", "10.255.1.0/24", "via", "10.255.3.1"],
+        ),
     ];
     for (ns, args) in setup {
         ns.ip(args).unwrap_or_else(|e| panic!("{e}"));
@@ -73,14 +92,17 @@ fn gtsm(kind: RouterKind) {
     let far_addr = crate::ip("10.255.3.2");
     let router_far = crate::ip("10.255.2.1");
 
+    // IPv4: near connects; IPv6: the router connects.
     let mut near4 = Neighbor::new("near4", "10.255.1.2", "10.255.1.1");
     near4.ttl_security = true;
+    near4.passive = true;
     let mut near6 = Neighbor::new("near6", "fd00:255:1::2", "fd00:255:1::1");
     near6.ttl_security = true;
-    // The router never connects to far: every attempt is far's.
-    let far_side = |ttl_security: bool| {
+    // Unless far is passive, the router never connects to far: every
+    // attempt is far's.
+    let far_side = |ttl_security: bool, passive: bool| {
         let mut n = Neighbor::new("far", "10.255.3.2", "10.255.2.1");
-        n.passive = true;
+        n.passive = passive;
         n.multihop = Some(2);
         n.ttl_security = ttl_security;
         n
@@ -89,7 +111,7 @@ fn gtsm(kind: RouterKind) {
         kind,
         &router_ns,
         ROUTER_ID,
-        vec![near4, near6, far_side(true)],
+        vec![near4, near6, far_side(true, true)],
         // BIRD resolves the multihop next hop through its own tables.
         "protocol static { ipv4; route 10.255.3.0/24 via 10.255.2.2; }",
     );
@@ -111,7 +133,7 @@ fn gtsm(kind: RouterKind) {
     let near_mark = Instant::now();
 
     // 2. Two hops away with a one-hop GTSM: refused.
-    let far_vipd = SecVipd::start(&far, "far", &far_config(true, None));
+    let far_vipd = SecVipd::start(&far, "far", &far_config(true, None, false));
     let quiet = quiet_window(&router, &far_vipd, router_far, far_addr, &[&far]);
     println!(
         "{kind}: far (two hops) with ttl_security: no session for {QUIET_WINDOW:?}; far's \
@@ -125,10 +147,38 @@ fn gtsm(kind: RouterKind) {
          the window proves nothing"
     );
 
-    // 3. The same node with multihop = 2 and no GTSM: up.
+    // 3. The router connects to far, which only accepts.
+    router.set_neighbor(far_side(true, false), ROUTER_ID);
+    far_vipd.reload(&far_config(true, None, true));
+    let quiet = quiet_window(&router, &far_vipd, router_far, far_addr, &[&far]);
+    println!(
+        "{kind}: far (two hops) with ttl_security, accepting: no session for \
+         {QUIET_WINDOW:?}; far's kernel dropped {} segments below the minimum TTL; far \
+         logged {} lines, {} about the router",
+        quiet.drops.min_ttl, quiet.log_lines, quiet.peer_log_lines
+    );
+    // The handshake is the listener's, shared by every peer: vipd refuses
+    // the accepted connection for the TTL its SYN arrived with.
+    let refused: Vec<&String> = quiet
+        .lines
+        .iter()
+        .filter(|l| l.contains("refused by GTSM") && l.contains("TTL 254"))
+        .collect();
+    println!(
+        "{kind}: far: {} refusals, e.g. {:?}",
+        refused.len(),
+        refused.first()
+    );
+    assert!(
+        !refused.is_empty(),
+        "{kind}: far refused no connection for its TTL, so the router never connected: \
+         the window proves nothing"
+    );
+
+    // 4. The same node with multihop = 2 and no GTSM: up.
     let mark = Instant::now();
-    router.set_neighbor(far_side(false), ROUTER_ID);
-    far_vipd.reload(&far_config(false, Some(2)));
+    router.set_neighbor(far_side(false, true), ROUTER_ID);
+    far_vipd.reload(&far_config(false, Some(2), false));
     let start = Instant::now();
     far_vipd
         .wait_new_session(router_far, mark)
@@ -142,10 +192,10 @@ fn gtsm(kind: RouterKind) {
         start.elapsed().as_secs_f64()
     );
 
-    // 4. GTSM allowing two hops: up.
+    // 5. GTSM allowing two hops: up.
     let mark = Instant::now();
-    router.set_neighbor(far_side(true), ROUTER_ID);
-    far_vipd.reload(&far_config(true, Some(2)));
+    router.set_neighbor(far_side(true, true), ROUTER_ID);
+    far_vipd.reload(&far_config(true, Some(2), false));
     let start = Instant::now();
     far_vipd
         .wait_new_session(router_far, mark)
@@ -171,6 +221,7 @@ const NEAR: &str = r#"# security_gtsm_refuses_a_peer_two_hops_away: near, GTSM o
 [speaker]
 asn = 65001
 router_id = "10.255.1.2"
+listen = "[::]:179"
 hold_time = 9
 connect_retry = 1
 connect_retry_max = 4
@@ -186,6 +237,7 @@ address = "fd00:255:1::1"
 remote_asn = 65000
 local_address = "fd00:255:1::2"
 ttl_security = true
+passive = true
 
 [[vip]]
 prefix = "198.18.1.1/32"
@@ -194,13 +246,15 @@ prefix = "198.18.1.1/32"
 prefix = "fd00:198:18:1::1/128"
 "#;
 
-fn far_config(ttl_security: bool, multihop: Option<u8>) -> String {
+fn far_config(ttl_security: bool, multihop: Option<u8>, passive: bool) -> String {
     let multihop = multihop.map_or(String::new(), |h| format!("multihop = {h}\n"));
+    let passive = if passive { "passive = true\n" } else { "" };
     format!(
         r#"# security_gtsm_refuses_a_peer_two_hops_away: far, two hops from the router
 [speaker]
 asn = 65001
 router_id = "10.255.3.2"
+listen = "0.0.0.0:179"
 hold_time = 9
 connect_retry = 1
 connect_retry_max = 4
@@ -210,7 +264,7 @@ address = "10.255.2.1"
 remote_asn = 65000
 local_address = "10.255.3.2"
 ttl_security = {ttl_security}
-{multihop}
+{multihop}{passive}
 [[vip]]
 prefix = "198.18.3.1/32"
 "#

@@ -279,9 +279,7 @@ impl SecRouter {
     }
 
     pub fn established(&self, neighbor: IpAddr) -> bool {
-        self.router()
-            .session_established(neighbor)
-            .unwrap_or(false)
+        self.router().session_established(neighbor).unwrap_or(false)
     }
 
     /// Waits until the session with `neighbor` is Established and the
@@ -408,10 +406,7 @@ impl SecVipd {
     pub fn reload(&self, text: &str) {
         std::fs::write(&self.config, text)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", self.config.display()));
-        let out = self
-            .vipd
-            .ctl(&["reload"])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = self.vipd.ctl(&["reload"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             out.status.success(),
             "vipd reload failed ({}): {}{}",
@@ -479,6 +474,8 @@ impl SecVipd {
 /// What one quiet window saw.
 pub struct Quiet {
     pub drops: TcpDrops,
+    /// What vipd logged meanwhile, without its `vipd status` requests.
+    pub lines: Vec<String>,
     pub log_lines: usize,
     pub peer_log_lines: usize,
 }
@@ -528,10 +525,12 @@ pub fn quiet_window(
     let log = vipd.vipd.log();
     let window = log.get(log_start..).unwrap_or_default();
     // Not the window's own `vipd status` requests (two debug lines each).
-    let log_lines = window
+    let lines: Vec<String> = window
         .lines()
         .filter(|l| !l.contains("control request"))
-        .count();
+        .map(str::to_string)
+        .collect();
+    let log_lines = lines.len();
     let peer_log_lines = vipd.vipd.peer_lines(log_start, "", peer_address).len();
     assert!(
         log_lines <= MAX_LOG_LINES_PER_WINDOW,
@@ -540,6 +539,7 @@ pub fn quiet_window(
     );
     Quiet {
         drops,
+        lines,
         log_lines,
         peer_log_lines,
     }

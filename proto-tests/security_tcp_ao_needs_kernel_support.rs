@@ -84,13 +84,15 @@ fn tcp_ao_is_validated_and_refused_clearly_where_the_kernel_lacks_it() {
     println!("vipd check on a bad tcp_ao config:\n{}", out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains("peer[0].tcp_ao: tcp_ao and password cannot both be set"),
+        out.stderr
+            .contains("peer[0].tcp_ao: tcp_ao and password cannot both be set"),
         "{}",
         out.stderr
     );
     assert!(
-        out.stderr
-            .contains("peer[0].tcp_ao[1].send_id: send_id 7 is also the send_id of peer[0].tcp_ao[0]"),
+        out.stderr.contains(
+            "peer[0].tcp_ao[1].send_id: send_id 7 is also the send_id of peer[0].tcp_ao[0]"
+        ),
         "{}",
         out.stderr
     );
@@ -118,13 +120,22 @@ fn tcp_ao_is_validated_and_refused_clearly_where_the_kernel_lacks_it() {
 
     // 3. vipd run.
     let config = path.to_str().unwrap_or_default();
+    let socket = lab.dir().join("ao.vipd.sock");
+    let socket = socket.to_str().unwrap_or_default();
     let pid = ns
-        .spawn("ao-vipd", VIPD, &["run", "--config", config, "--control-socket", ""])
+        .spawn(
+            "ao-vipd",
+            VIPD,
+            &["run", "--config", config, "--control-socket", socket],
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let exited = ns.lab().wait_exit(pid, Duration::from_secs(10));
     let log = ns.lab().read_log("ao-vipd");
     if kernel_has_ao {
-        assert!(exited.is_none(), "vipd exited on a kernel with TCP-AO:\n{log}");
+        assert!(
+            exited.is_none(),
+            "vipd exited on a kernel with TCP-AO:\n{log}"
+        );
         crate::harness::wait_until(Duration::from_secs(10), || {
             let log = ns.lab().read_log("ao-vipd");
             if log.contains("vipd running") {

@@ -116,14 +116,54 @@ fn tcp_md5(kind: RouterKind) {
         vipd_passive,
     };
     let cases = [
-        phase("right key, the router connects", Some(RIGHT), Some(RIGHT), true),
-        phase("vipd's key wrong, vipd connects", Some(WRONG), Some(RIGHT), false),
-        phase("vipd's key wrong, the router connects", Some(WRONG), Some(RIGHT), true),
-        phase("vipd without a key, vipd connects", None, Some(RIGHT), false),
-        phase("vipd without a key, the router connects", None, Some(RIGHT), true),
-        phase("the router without a key, vipd connects", Some(RIGHT), None, false),
-        phase("the router without a key, the router connects", Some(RIGHT), None, true),
-        phase("right key again, vipd connects", Some(RIGHT), Some(RIGHT), false),
+        phase(
+            "right key, the router connects",
+            Some(RIGHT),
+            Some(RIGHT),
+            true,
+        ),
+        phase(
+            "vipd's key wrong, vipd connects",
+            Some(WRONG),
+            Some(RIGHT),
+            false,
+        ),
+        phase(
+            "vipd's key wrong, the router connects",
+            Some(WRONG),
+            Some(RIGHT),
+            true,
+        ),
+        phase(
+            "vipd without a key, vipd connects",
+            None,
+            Some(RIGHT),
+            false,
+        ),
+        phase(
+            "vipd without a key, the router connects",
+            None,
+            Some(RIGHT),
+            true,
+        ),
+        phase(
+            "the router without a key, vipd connects",
+            Some(RIGHT),
+            None,
+            false,
+        ),
+        phase(
+            "the router without a key, the router connects",
+            Some(RIGHT),
+            None,
+            true,
+        ),
+        phase(
+            "right key again, vipd connects",
+            Some(RIGHT),
+            Some(RIGHT),
+            false,
+        ),
     ];
     for case in cases {
         let mark = Instant::now();

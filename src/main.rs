@@ -199,6 +199,14 @@ fn run(path: PathBuf, format: LogFormat, level: &str, control_socket: Option<Pat
     if let Some(socket) = control_socket {
         config.speaker.control_socket = (!socket.as_os_str().is_empty()).then_some(socket);
     }
+    // At most two malloc arenas: vipd's threads allocate little at a time,
+    // and every extra arena keeps its own freed memory resident.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes no pointers and only tunes the allocator; it is
+    // called before the runtime starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

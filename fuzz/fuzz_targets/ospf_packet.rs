@@ -62,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = auth::verify(bytes, None);
             packet(bytes);
         }
-        Some(OspfInput::LsaBody { ls_type, body: bytes }) => {
+        Some(OspfInput::LsaBody {
+            ls_type,
+            body: bytes,
+        }) => {
             body(Version::V2, ls_type, bytes);
             body(Version::V3, ls_type, bytes);
         }

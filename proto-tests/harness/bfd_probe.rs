@@ -1,5 +1,6 @@
 //! vipd's BFD engine (`vipd::bfd`) run on its own inside a lab namespace,
-//! until vipd itself starts BFD for its peers.
+//! to time the engine without BGP around it (vipd itself starts BFD for its
+//! peers: `proto-tests/bfd_vipd_*.rs`).
 //!
 //! The probe is this test binary again, started in the namespace with
 //! [`PROBE_ENV`] set and filtered down to [`bfd_probe_child`], which then runs

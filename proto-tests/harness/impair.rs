@@ -27,9 +27,9 @@ use std::fs::File;
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -209,8 +209,13 @@ fn raw_socket(ifname: &str) -> Result<OwnedFd, String> {
         tv_sec: 0,
         tv_usec: POLL.as_micros() as libc::suseconds_t,
     };
-    setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout)
-        .map_err(|e| format!("SO_RCVTIMEO on {ifname}: {e}"))?;
+    setsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_RCVTIMEO,
+        &timeout,
+    )
+    .map_err(|e| format!("SO_RCVTIMEO on {ifname}: {e}"))?;
     let buf: libc::c_int = 4 << 20;
     setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, &buf)
         .map_err(|e| format!("SO_RCVBUF on {ifname}: {e}"))?;

@@ -13,8 +13,8 @@ use tokio::sync::oneshot;
 use tokio::time::timeout;
 
 use crate::bgp::wire::{
-    self, Afi, Capability, CeaseSubcode, DecodeOptions, ErrorCode, Message, Open, RouteRefresh,
-    Safi,
+    self, Afi, Capability, CeaseSubcode, DecodeOptions, ErrorCode, GracefulRestart, Message, Open,
+    RouteRefresh, Safi,
 };
 use crate::config;
 
@@ -544,4 +544,117 @@ rise = 3
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+/// A stop for a restart (SIGUSR2) against a peer that did or did not
+/// advertise Graceful Restart: what the peer receives until EOF.
+async fn stop_for_restart_seen_by(peer_helps: bool) -> Vec<Message> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cfg = node_config(port, "graceful_restart_time = 60");
+    let (stop_tx, stop_rx) = oneshot::channel::<super::Shutdown>();
+    let daemon = tokio::spawn(super::run(cfg, async move {
+        stop_rx.await.unwrap_or_else(|_| String::new().into())
+    }));
+    let (stream, _) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
+    let mut peer = ScriptedPeer {
+        stream,
+        rx: BytesMut::new(),
+        opts: DecodeOptions::default(),
+    };
+    let Some(Message::Open(theirs)) = peer.recv().await else {
+        panic!("expected OPEN")
+    };
+    assert!(
+        theirs
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::GracefulRestart(_))),
+        "vipd advertises Graceful Restart"
+    );
+    let mut capabilities = vec![
+        Capability::Multiprotocol {
+            afi: Afi::Ipv4,
+            safi: Safi::Unicast,
+        },
+        Capability::Multiprotocol {
+            afi: Afi::Ipv6,
+            safi: Safi::Unicast,
+        },
+        Capability::FourOctetAs(65000),
+    ];
+    if peer_helps {
+        // A helper (BIRD's `graceful restart aware`): no families of its own.
+        capabilities.push(Capability::GracefulRestart(GracefulRestart {
+            restart_state: false,
+            notification: false,
+            restart_time: 120,
+            families: vec![],
+        }));
+    }
+    peer.send(&Message::Open(Open {
+        version: 4,
+        my_as: 65000,
+        hold_time: 90,
+        bgp_id: Ipv4Addr::new(10, 255, 1, 1),
+        capabilities,
+        unknown_params: vec![],
+    }))
+    .await;
+    peer.send(&Message::Keepalive).await;
+    assert_eq!(peer.recv().await, Some(Message::Keepalive));
+    peer.opts = DecodeOptions {
+        four_octet_as: true,
+        extended_nexthop_ipv4: false,
+    };
+    assert_eq!(
+        peer.initial_table().await,
+        prefixes(&["198.18.0.10/32", "fd00:198:18::10/128"])
+    );
+    stop_tx
+        .send(super::Shutdown {
+            reason: "upgrade".into(),
+            for_restart: true,
+        })
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Some(message) = peer.recv().await {
+        seen.push(message);
+    }
+    timeout(Duration::from_secs(1), daemon)
+        .await
+        .expect("vipd stops within a second")
+        .unwrap()
+        .unwrap();
+    seen
+}
+
+#[tokio::test]
+async fn a_stop_for_restart_leaves_a_graceful_restart_peer_without_withdrawal_or_notification() {
+    let seen = stop_for_restart_seen_by(true).await;
+    assert!(
+        seen.iter().all(|m| *m == Message::Keepalive),
+        "the helper must keep the routes: vipd sent {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_for_restart_withdraws_from_a_peer_without_graceful_restart() {
+    let seen = stop_for_restart_seen_by(false).await;
+    let withdrawn: BTreeSet<IpNet> = seen
+        .iter()
+        .filter_map(|m| match m {
+            Message::Update(u) => Some(u.withdrawn_all().collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        withdrawn,
+        prefixes(&["198.18.0.10/32", "fd00:198:18::10/128"])
+    );
+    assert!(
+        matches!(seen.last(), Some(Message::Notification(n)) if n.code == ErrorCode::Cease),
+        "a peer that would not keep the routes gets the usual Cease: {seen:?}"
+    );
 }

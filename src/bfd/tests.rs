@@ -626,6 +626,7 @@ mod engine {
             println!("Up after {took:?}");
         }
         assert_ne!(a.local_discriminator, b.local_discriminator);
+        assert_eq!(a.counters.snapshot().admin_down_sent, 0);
         stop_a.send_replace(Some("test over".into()));
         wait_for(&a.state, |s| s == BfdState::AdminDown).expect("a AdminDown");
         wait_for(&b.state, |s| {
@@ -634,6 +635,8 @@ mod engine {
             }
         })
         .expect("b Down, neighbor signalled");
+        // What vipd's shutdown waits for before it exits.
+        assert!(a.counters.snapshot().admin_down_sent >= 1);
         let counters = b.counters.snapshot();
         assert!(counters.sent > 0 && counters.received > 0, "{counters:?}");
         assert_eq!(counters.dropped, 0);

@@ -436,7 +436,11 @@ impl PeerTask {
 
     fn on_accept(&mut self, stream: TcpStream) {
         if let Err(e) = self.secure(&stream, stream.peer_addr().map(|a| unmap(a).is_ipv6())) {
-            warn!(error = %e, "cannot set TTL/GTSM on accepted connection; dropping it");
+            if e.kind() == io::ErrorKind::PermissionDenied {
+                warn!(error = %e, "accepted connection refused by GTSM (RFC 5082)");
+            } else {
+                warn!(error = %e, "cannot set TTL/GTSM on accepted connection; dropping it");
+            }
             return;
         }
         let Some((conn, local, remote)) = self.adopt(stream) else {
@@ -764,7 +768,21 @@ impl PeerTask {
     fn secure(&self, stream: &TcpStream, ipv6: io::Result<bool>) -> io::Result<()> {
         let ipv6 = ipv6?;
         if self.cfg.ttl_security {
-            sockopt::set_gtsm(stream, ipv6, self.cfg.multihop.unwrap_or(1))
+            let hops = self.cfg.multihop.unwrap_or(1);
+            // RFC 5082 3: the shared listener cannot drop a far SYN for this
+            // peer alone; check the TTL it arrived with instead.
+            if let Some(ttl) = sockopt::syn_ttl(stream)?
+                && !sockopt::gtsm_allows(ttl, hops)
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "its SYN arrived with TTL {ttl}, below {} ({hops} hop(s) allowed)",
+                        256 - u16::from(hops.max(1))
+                    ),
+                ));
+            }
+            sockopt::set_gtsm(stream, ipv6, hops)
         } else {
             set_ttl(stream, self.ttl())
         }
@@ -1012,6 +1030,7 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     if addr.is_ipv6() {
         socket.set_only_v6(false)?;
     }
+    sockopt::prepare_listener(&socket, addr.is_ipv6())?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(64)?;

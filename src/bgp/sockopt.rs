@@ -63,6 +63,67 @@ pub fn set_gtsm(socket: &impl AsRawFd, ipv6: bool, hops: u8) -> io::Result<()> {
     }
 }
 
+/// Linux `TCP_SAVE_SYN` and `TCP_SAVED_SYN` (not in every libc release).
+const TCP_SAVE_SYN: libc::c_int = 27;
+const TCP_SAVED_SYN: libc::c_int = 28;
+
+/// On the listening socket: SYN-ACKs go out with TTL (hop limit) 255, or a
+/// peer running GTSM drops them and never connects; and the kernel keeps
+/// each SYN's headers, so the TTL it arrived with can be checked per peer
+/// after accept ([`syn_ttl`]): `IP_MINTTL` on a listener would apply to every
+/// peer alike. Accepted sockets get each peer's own TTL and GTSM settings.
+pub fn prepare_listener(socket: &impl AsRawFd, ipv6: bool) -> io::Result<()> {
+    let ttl: libc::c_int = 255;
+    let on: libc::c_int = 1;
+    // A dual-stack socket sends IPv4 with IP_TTL and IPv6 with the hop limit.
+    setsockopt(socket, libc::IPPROTO_IP, libc::IP_TTL, &ttl)?;
+    if ipv6 {
+        setsockopt(socket, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &ttl)?;
+    }
+    setsockopt(socket, libc::IPPROTO_TCP, TCP_SAVE_SYN, &on)
+}
+
+/// The TTL (IPv6: hop limit) the SYN of an accepted connection arrived
+/// with, read from the headers its listener saved ([`prepare_listener`]);
+/// `None` when there are none (the kernel hands them out once).
+pub fn syn_ttl(stream: &impl AsRawFd) -> io::Result<Option<u8>> {
+    // IP header (IPv6: 40 bytes and extension headers) and TCP header.
+    let mut buf = [0u8; 512];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: `buf` is writable for `len` bytes and the kernel writes at
+    // most that many, storing the length it wrote in `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            TCP_SAVED_SYN,
+            buf.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(header_ttl(&buf[..(len as usize).min(buf.len())]))
+}
+
+/// The TTL field of an IPv4 header (byte 8) or the Hop Limit of an IPv6
+/// header (byte 7) at the start of `packet`.
+fn header_ttl(packet: &[u8]) -> Option<u8> {
+    match packet.first()? >> 4 {
+        4 if packet.len() >= 20 => Some(packet[8]),
+        6 if packet.len() >= 40 => Some(packet[7]),
+        _ => None,
+    }
+}
+
+/// RFC 5082 3: whether a packet that arrived with `ttl` came from at most
+/// `hops` hops away, i.e. was sent with 255 and decremented at most
+/// `hops` - 1 times.
+pub fn gtsm_allows(ttl: u8, hops: u8) -> bool {
+    u16::from(ttl) >= 256 - u16::from(hops.max(1))
+}
+
 // TCP-AO (RFC 5925). The libc crate does not define the socket options or
 // their structs yet; these follow include/uapi/linux/tcp.h of Linux 6.7.
 
@@ -140,9 +201,13 @@ impl TcpAoAlgorithm {
 #[derive(Debug, thiserror::Error)]
 pub enum TcpAoError {
     /// The kernel has no TCP-AO at all.
-    #[error("TCP-AO is not supported by this kernel (it needs Linux 6.7+ built with CONFIG_TCP_AO)")]
+    #[error(
+        "TCP-AO is not supported by this kernel (it needs Linux 6.7+ built with CONFIG_TCP_AO)"
+    )]
     Unsupported,
-    #[error("the kernel refused TCP-AO key {index} (send_id {send_id}, recv_id {recv_id}): {source}")]
+    #[error(
+        "the kernel refused TCP-AO key {index} (send_id {send_id}, recv_id {recv_id}): {source}"
+    )]
     Refused {
         index: usize,
         send_id: u8,
@@ -319,6 +384,50 @@ mod tests {
         set_tcp_md5(&l, "127.0.0.1".parse().unwrap(), b"").unwrap();
         set_gtsm(&l, false, 1).unwrap();
         assert!(set_tcp_md5(&l, "127.0.0.1".parse().unwrap(), &[0u8; 81]).is_err());
+    }
+
+    #[test]
+    fn gtsm_accepts_exactly_the_ttls_of_its_hop_count() {
+        assert!(gtsm_allows(255, 1));
+        assert!(!gtsm_allows(254, 1));
+        assert!(gtsm_allows(254, 2));
+        assert!(!gtsm_allows(253, 2));
+        assert!(gtsm_allows(1, 255));
+        assert!(!gtsm_allows(0, 255));
+        // 0 hops is read as 1 (directly connected).
+        assert!(!gtsm_allows(254, 0));
+    }
+
+    #[test]
+    fn the_ttl_is_read_from_an_ipv4_or_ipv6_header() {
+        let mut v4 = [0u8; 20];
+        v4[0] = 0x45;
+        v4[8] = 254;
+        assert_eq!(header_ttl(&v4), Some(254));
+        let mut v6 = [0u8; 40];
+        v6[0] = 0x60;
+        v6[7] = 253;
+        assert_eq!(header_ttl(&v6), Some(253));
+        assert_eq!(header_ttl(&v4[..19]), None);
+        assert_eq!(header_ttl(&[]), None);
+        assert_eq!(header_ttl(&[0x50; 40]), None);
+    }
+
+    /// Over loopback: the TTL a SYN was sent with (nothing decrements it
+    /// there) can be read once from the accepted socket.
+    #[test]
+    fn a_prepared_listener_saves_the_syn_ttl_of_each_connection() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        prepare_listener(&l, false).unwrap();
+        let addr = l.local_addr().unwrap();
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_ttl(200).unwrap();
+        s.connect(&addr.into()).unwrap();
+        let (accepted, _) = l.accept().unwrap();
+        assert_eq!(syn_ttl(&accepted).unwrap(), Some(200));
+        assert_eq!(syn_ttl(&accepted).unwrap(), None);
+        let dual = std::net::TcpListener::bind("[::1]:0").unwrap();
+        prepare_listener(&dual, true).unwrap();
     }
 
     /// The offsets and sizes of include/uapi/linux/tcp.h (Linux 6.7).

@@ -24,11 +24,12 @@
 //! ospf_cost = 1                # 0..=65535, default 1
 //! ```
 //!
-//! `vip_lsa` unset means the default of each version: `"external"` in OSPFv2
-//! (one AS-external-LSA per VIP: the only way one VIP's change never waits
-//! for another's), `"stub"` in OSPFv3 (one Intra-Area-Prefix-LSA per VIP,
-//! already independent, and the R-bit can stay clear; RFC 5340 routers
-//! ignore AS-external LSAs of an ASBR whose R-bit is clear).
+//! `vip_lsa` unset means `"stub"`: in OSPFv2 each VIP is a stub link of
+//! vipd's one Router-LSA (no ASBR, works in stub and NSSA areas, intra-area
+//! routes); in OSPFv3 each VIP is its own Intra-Area-Prefix-LSA (already
+//! independent, and the R-bit can stay clear). `"external"` gives each VIP
+//! its own AS-external-LSA, so in OSPFv2 one VIP's change never waits for
+//! MinLSInterval after another's (docs/ospf.md has the latency bounds).
 //!
 //! `auth.type` is `"md5"` (RFC 2328 D.4.3; a key of at most 16 octets) or
 //! `"hmac-sha-1"`, `"hmac-sha-256"`, `"hmac-sha-384"`, `"hmac-sha-512"`
@@ -65,7 +66,7 @@ pub const DEFAULT_VIP_COST: u32 = 1;
 pub struct OspfConfig {
     pub router_id: Ipv4Addr,
     pub area: Ipv4Addr,
-    /// `None`: each version's default (OSPFv2 external, OSPFv3 stub).
+    /// `None`: the default, stub (in both versions).
     pub vip_lsa: Option<OspfVipLsa>,
     pub external_type: OspfExternalType,
     pub interfaces: Vec<OspfInterface>,

@@ -65,7 +65,7 @@
 //!   milliseconds; BIRD recomputes on its `tick` (1 s by default).
 //!   Measured by the proto-tests with `vipd run` (a file check probed
 //!   every 50 ms failing, to the route leaving the router's table, CLI
-//!   polled every 20 ms): FRR 26-92 ms, BIRD 0.37-1.06 s (its tick), in
+//!   polled every 20 ms): FRR 26-243 ms, BIRD 0.26-1.06 s (its tick), in
 //!   both versions, also for a second VIP failing 0.3 s after the first;
 //!   `docs/ospf.md` has the table.
 //!
@@ -295,9 +295,11 @@ fn instance_config(config: &OspfConfig, version: Version) -> Option<InstanceConf
         version,
         router_id: config.router_id,
         area_id: config.area,
-        vip_lsa: match (config.vip_lsa, version) {
-            (Some(OspfVipLsa::Stub), _) | (None, Version::V3) => VipLsa::Stub,
-            (Some(OspfVipLsa::External), _) | (None, Version::V2) => VipLsa::External,
+        // Unset: stub in both versions (a stub link in the OSPFv2
+        // Router-LSA; one Intra-Area-Prefix-LSA per VIP in OSPFv3).
+        vip_lsa: match config.vip_lsa {
+            Some(OspfVipLsa::External) => VipLsa::External,
+            Some(OspfVipLsa::Stub) | None => VipLsa::Stub,
         },
         external_type2: config.external_type == OspfExternalType::Type2,
         interfaces,

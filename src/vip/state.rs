@@ -136,8 +136,8 @@ struct Vip {
     phase: Phase,
     admin_drain: bool,
     since: Instant,
-    drain_until: Option<Instant>,
-    hold_until: Option<Instant>,
+    /// Draining: when the drain ends. Down: when the hold-down lifts.
+    until: Option<Instant>,
     cause: Arc<str>,
 }
 
@@ -149,8 +149,7 @@ impl Vip {
             phase: Phase::Down,
             admin_drain: false,
             since: now,
-            drain_until: None,
-            hold_until: None,
+            until: None,
             cause: cause.clone(),
         }
     }
@@ -379,8 +378,7 @@ impl VipMachine {
     /// When a drain ends, a hold-down lifts or the startup delay is over.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let vip_deadlines = self.vips.iter().filter_map(|v| match v.phase {
-            Phase::Draining => v.drain_until,
-            Phase::Down => v.hold_until,
+            Phase::Draining | Phase::Down => v.until,
             Phase::Up => None,
         });
         vip_deadlines.chain(self.startup_until).min()
@@ -446,9 +444,9 @@ impl VipMachine {
             };
             let t = match v.phase {
                 Phase::Down => {
-                    let held = v.hold_until.is_some_and(|t| now < t);
+                    let held = v.until.is_some_and(|t| now < t);
                     if !held {
-                        v.hold_until = None;
+                        v.until = None;
                     }
                     match verdict {
                         Verdict::Satisfied(cause)
@@ -479,7 +477,7 @@ impl VipMachine {
                     }
                 }
                 Phase::Draining => {
-                    let over = v.drain_until.is_none_or(|t| now >= t);
+                    let over = v.until.is_none_or(|t| now >= t);
                     match verdict {
                         // A hard failure during a drain withdraws at once.
                         Verdict::Failed {
@@ -576,7 +574,7 @@ fn set_phase(v: &mut Vip, now: Instant, to: Phase, cause: Arc<str>) -> Transitio
     v.since = now;
     v.cause = cause.clone();
     if to != Phase::Draining {
-        v.drain_until = None;
+        v.until = None;
     }
     Transition {
         prefix: v.prefix,
@@ -595,13 +593,14 @@ fn start_drain(v: &mut Vip, now: Instant, cause: Arc<str>) -> Transition {
     if v.spec().drain_time.is_zero() {
         return go_down(v, now, cause);
     }
-    v.drain_until = Some(now + v.spec().drain_time);
+    v.until = Some(now + v.spec().drain_time);
     set_phase(v, now, Phase::Draining, cause)
 }
 
 fn go_down(v: &mut Vip, now: Instant, cause: Arc<str>) -> Transition {
-    v.hold_until = v.spec().hold_down.map(|d| now + d);
-    set_phase(v, now, Phase::Down, cause)
+    let t = set_phase(v, now, Phase::Down, cause);
+    v.until = v.spec().hold_down.map(|d| now + d);
+    t
 }
 
 /// RFC 8326: the route stays, marked GRACEFUL_SHUTDOWN so routers prefer

@@ -35,24 +35,23 @@ impl Validator<'_> {
             .enumerate()
             .map(|(j, item)| self.tcp_ao_key(&format!("{key}[{j}]"), item))
             .collect();
-        let mut result = checked.into_iter().collect::<Checked<Vec<TcpAoKey>>>();
+        let result = checked.into_iter().collect::<Checked<Vec<TcpAoKey>>>();
         // RFC 5925 2.2 and 7.1: a connection is protected by TCP-AO or by
         // TCP-MD5, never both; Linux refuses an AO key for a peer that has
         // an MD5 key.
-        if p.password.is_some() {
-            result = Err(self.report(
+        let password = match &p.password {
+            Some(_) => Err(self.report(
                 &first.span(),
                 &key,
                 "tcp_ao and password cannot both be set: a session uses TCP-AO (RFC 5925) \
                  or TCP-MD5 (RFC 2385), never both; remove one of them",
-            ));
-        }
-        let Ok(keys) = &result else {
-            return result;
+            )),
+            None => Ok(()),
         };
         // RFC 5925 3.1: the KeyID on a segment picks the key, so no two keys
         // of a connection may share a SendID, nor a RecvID.
         let mut clash = Ok(());
+        let keys: &[TcpAoKey] = result.as_deref().unwrap_or_default();
         for (j, k) in keys.iter().enumerate() {
             let earlier = &keys[..j];
             let same = |f: fn(&TcpAoKey) -> u8| earlier.iter().position(|e| f(e) == f(k));
@@ -72,6 +71,7 @@ impl Validator<'_> {
                 }
             }
         }
+        password?;
         clash?;
         result
     }

@@ -12,6 +12,7 @@ mod adjacency;
 mod flooding;
 mod malformed;
 mod origination;
+mod reload;
 mod v3;
 
 use std::collections::BTreeMap;
