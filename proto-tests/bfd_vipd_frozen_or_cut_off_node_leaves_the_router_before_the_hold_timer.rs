@@ -369,6 +369,29 @@ fn frozen_or_cut_off(kind: RouterKind) {
     let config = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(t.config_dir)
         .join("vipd-gr/vipd.toml");
+    if kind == RouterKind::Bird {
+        // BIRD takes any BFD Down, AdminDown included, as a failure and
+        // resets the session, flushing the routes it keeps for a graceful
+        // restart; `bfd graceful` makes a BFD Down start a graceful restart
+        // instead (docs/graceful-restart.md).
+        let original =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/bfd-bird/router/bird.conf");
+        let text = std::fs::read_to_string(&original)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", original.display()));
+        assert!(
+            text.contains("  bfd on;"),
+            "{}: no `bfd on;`",
+            original.display()
+        );
+        let graceful = router_ns.lab().dir().join("bird-bfd-graceful.conf");
+        std::fs::write(&graceful, text.replace("  bfd on;", "  bfd graceful;"))
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", graceful.display()));
+        let said = lab
+            .router("router")
+            .reconfigure(&graceful)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        println!("{kind}: with `bfd graceful`: {said}");
+    }
     let mut restarting = Vipd::new(vipd_ns.clone(), "vipd-gr", config);
     restarting.start().unwrap_or_else(|e| panic!("{kind}: {e}"));
     wait_up(lab.router("router"), &vipd_addrs, true)
@@ -399,9 +422,46 @@ fn frozen_or_cut_off(kind: RouterKind) {
         println!("{kind}: BFD with {addr} while vipd restarts: {shown:?}");
     }
     eprintln!("BFD+GR {kind} sigusr2: routes lost while vipd was away: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "{kind}: with BFD and graceful restart, a stop for a restart lost routes: {lost:?}"
+    );
     restarting.start().unwrap_or_else(|e| panic!("{kind}: {e}"));
     wait_up(lab.router("router"), &vipd_addrs, true)
         .unwrap_or_else(|e| panic!("{kind} after the BFD+GR restart: {e}"));
+    // 7. The same node frozen: what the router makes of a real failure when
+    // the node also advertises Graceful Restart (printed: the router's
+    // choice; see docs/graceful-restart.md).
+    let frozen = Instant::now();
+    let guard = Frozen::freeze(&vipd_ns, vec![vipd_pid(&restarting)]);
+    let mut gone = Vec::new();
+    while frozen.elapsed() < Duration::from_secs(5) && gone.len() < VIPS.len() {
+        for vip in VIPS {
+            if !gone.iter().any(|(v, _)| *v == vip)
+                && lab
+                    .router("router")
+                    .bgp_path_stale(net(vip))
+                    .ok()
+                    .flatten()
+                    .is_none()
+            {
+                gone.push((vip, frozen.elapsed()));
+            }
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let shown: Vec<String> = VIPS
+        .iter()
+        .map(|vip| match gone.iter().find(|(v, _)| v == vip) {
+            Some((_, took)) => format!("{vip} removed after {} ms", took.as_millis()),
+            None => format!(
+                "{vip} still there after 5 s: {:?}",
+                lab.router("router").bgp_path_stale(net(vip)).ok().flatten()
+            ),
+        })
+        .collect();
+    drop(guard);
+    eprintln!("BFD+GR {kind} sigstop: {}", shown.join("; "));
     let _ = restarting.terminate();
     for (vip, took) in &took {
         eprintln!(

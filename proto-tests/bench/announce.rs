@@ -13,8 +13,14 @@
 //!   file as soon as its API port opens. GoBGP's own first connect waits a
 //!   random 5-10 s, so for it the router connects instead, enabled the
 //!   moment the API answers;
-//! - ExaBGP: an API process that prints `announce attributes next-hop ...
-//!   nlri P1 P2 ...` lines of 500 prefixes, route logging off.
+//! - ExaBGP: N `route P next-hop ...;` lines in the neighbor's `static`
+//!   block, route logging off. `exabgp-api` (not run by default: about ten
+//!   times slower) feeds them instead from an API process printing
+//!   `announce attributes next-hop ... nlri P1 P2 ...` lines of 500.
+//!
+//! The router's protocol is also polled for the moment it is Established,
+//! so "session up → N held" separates each tool's start-up from the
+//! transfer; for the BIRD speaker that is the router's own ingest time.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -41,6 +47,7 @@ pub enum Speaker {
     Bird,
     Gobgp,
     Exabgp,
+    ExabgpApi,
 }
 
 impl Speaker {
@@ -50,6 +57,7 @@ impl Speaker {
             "bird" => Some(Speaker::Bird),
             "gobgp" => Some(Speaker::Gobgp),
             "exabgp" => Some(Speaker::Exabgp),
+            "exabgp-api" => Some(Speaker::ExabgpApi),
             _ => None,
         }
     }
@@ -61,7 +69,8 @@ impl fmt::Display for Speaker {
             Speaker::Vipd => "vipd",
             Speaker::Bird => "BIRD (router ingest ref.)",
             Speaker::Gobgp => "GoBGP (gobgpd + mrt inject)",
-            Speaker::Exabgp => "ExaBGP (API process)",
+            Speaker::Exabgp => "ExaBGP (static routes)",
+            Speaker::ExabgpApi => "ExaBGP (API process)",
         })
     }
 }
@@ -71,6 +80,8 @@ pub struct Result_ {
     pub n: u32,
     /// Spawn to N held at the router; None if it never got there.
     pub secs: Option<f64>,
+    /// Spawn to the router's session Established (polled, as `secs`).
+    pub established: Option<f64>,
     /// The speaker daemon's CPU seconds.
     pub cpu: f64,
     /// CPU seconds of the helper feeding it (GoBGP's `gobgp` client).
@@ -171,6 +182,22 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
         }
         Speaker::Exabgp => {
             require_binary(EXABGP, "exabgp");
+            let mut routes = String::with_capacity(n as usize * 50);
+            for i in 0..n {
+                routes.push_str(&format!(
+                    "        route {}/32 next-hop {SPEAKER_IP};\n",
+                    common::host(i, n)
+                ));
+            }
+            let config = format!(
+                "neighbor {ROUTER_IP} {{\n    router-id {SPEAKER_IP};\n    local-address {SPEAKER_IP};\n    local-as {SPEAKER_ASN};\n    peer-as {ROUTER_ASN};\n    family {{\n        ipv4 unicast;\n    }}\n    static {{\n{routes}    }}\n}}\n"
+            );
+            let path = pair.file("exabgp.conf", config.as_bytes())?;
+            let ns = pair.spk.clone();
+            Box::new(move || spawn_exabgp(&ns, &path))
+        }
+        Speaker::ExabgpApi => {
+            require_binary(EXABGP, "exabgp");
             let mut routes = String::with_capacity(n as usize * 16);
             let mut i = 0;
             while i < n {
@@ -201,22 +228,7 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
             );
             let path = pair.file("exabgp.conf", config.as_bytes())?;
             let ns = pair.spk.clone();
-            Box::new(move || {
-                ns.spawn(
-                    "spk-exabgp",
-                    "env",
-                    &[
-                        "exabgp_daemon_user=root",
-                        "exabgp_api_cli=false",
-                        "exabgp_log_destination=stdout",
-                        "exabgp_log_level=WARNING",
-                        "exabgp_log_routes=false",
-                        "exabgp_log_packets=false",
-                        EXABGP,
-                        path_str(&path)?,
-                    ],
-                )
-            })
+            Box::new(move || spawn_exabgp(&ns, &path))
         }
     };
     let mrt = if gobgp {
@@ -233,6 +245,7 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
     let mut helper = Peak::default();
     let mut helper_pid = None;
     let mut secs = None;
+    let mut established = None;
     let mut held = 0;
     let api: SocketAddr = "127.0.0.1:50051".parse().map_err(|e| format!("{e}"))?;
     while t0.elapsed() < deadline(n) {
@@ -250,8 +263,11 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
                 &["mrt", "inject", "global", path_str(mrt)?],
             )?);
         }
-        let (routes, _state) = ctl.imported(SPEAKER_PROTOCOL)?;
+        let (routes, state) = ctl.imported(SPEAKER_PROTOCOL)?;
         held = routes;
+        if established.is_none() && state.starts_with("Established") {
+            established = Some(t0.elapsed().as_secs_f64());
+        }
         if routes >= u64::from(n) {
             secs = Some(t0.elapsed().as_secs_f64());
             break;
@@ -269,11 +285,31 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
         speaker,
         n,
         secs,
+        established,
         cpu: daemon.cpu,
         helper_cpu: helper.cpu,
         peak_rss_kb: daemon.hwm_kb,
         held,
     })
+}
+
+/// ExaBGP with `config`, as root in the namespace (it would drop to
+/// `nobody`), no CLI pipes, logging to the lab, route and packet logging off.
+fn spawn_exabgp(ns: &crate::harness::Netns, config: &std::path::Path) -> Result<u32, String> {
+    ns.spawn(
+        "spk-exabgp",
+        "env",
+        &[
+            "exabgp_daemon_user=root",
+            "exabgp_api_cli=false",
+            "exabgp_log_destination=stdout",
+            "exabgp_log_level=WARNING",
+            "exabgp_log_routes=false",
+            "exabgp_log_packets=false",
+            EXABGP,
+            path_str(config)?,
+        ],
+    )
 }
 
 /// Whether `pid` still runs (a zombie counts as gone).

@@ -179,8 +179,8 @@ impl Report {
             return;
         }
         let _ = writeln!(t, "### Announce\n");
-        let _ = writeln!(t, "| N | speaker | spawn → router holds N (s) | ÷ vipd's time | CPU s | peak RSS MB | routes held |");
-        let _ = writeln!(t, "|---:|---|---:|---:|---:|---:|---:|");
+        let _ = writeln!(t, "| N | speaker | spawn → router holds N (s) | ÷ vipd's time | session up → N held (s) | CPU s | peak RSS MB | routes held |");
+        let _ = writeln!(t, "|---:|---|---:|---:|---:|---:|---:|---:|");
         let mut ns: Vec<u32> = self.announce.iter().map(|r| r.n).collect();
         ns.dedup();
         for n in ns {
@@ -199,13 +199,18 @@ impl Report {
                 } else {
                     format!("{:.2}", r.cpu)
                 };
+                let transfer = match (r.secs, r.established) {
+                    (Some(s), Some(e)) => format!("{:.3}", (s - e).max(0.0)),
+                    _ => "-".into(),
+                };
                 let _ = writeln!(
                     t,
-                    "| {} | {} | {} | {} | {} | {:.1} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {:.1} | {} |",
                     r.n,
                     r.speaker,
                     r.secs.map_or("timed out".into(), |s| format!("{s:.3}")),
                     ratio,
+                    transfer,
                     cpu,
                     mb(r.peak_rss_kb),
                     r.held

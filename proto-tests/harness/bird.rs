@@ -206,6 +206,15 @@ impl Router for Bird {
         Ok(Some((restarting || llgr_stale, shown)))
     }
 
+    fn reconfigure(&self, config: &std::path::Path) -> Result<String, String> {
+        let out = self.birdc(&["configure", &format!("\"{}\"", path_str(config)?)])?;
+        if out.contains("Reconfigured") || out.contains("Reconfiguration in progress") {
+            Ok(out)
+        } else {
+            Err(format!("birdc configure {}: {out}", config.display()))
+        }
+    }
+
     fn daemon_pids(&self) -> Vec<u32> {
         self.pid.into_iter().collect()
     }

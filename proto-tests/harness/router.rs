@@ -128,6 +128,14 @@ pub trait Router {
             self.kind()
         ))
     }
+    /// Loads another config file into the running router (BIRD: `configure`).
+    fn reconfigure(&self, config: &std::path::Path) -> Result<String, String> {
+        Err(format!(
+            "{}: the harness cannot reconfigure it ({})",
+            self.kind(),
+            config.display()
+        ))
+    }
     /// The pids of the daemons that run its BGP and BFD (to freeze them).
     fn daemon_pids(&self) -> Vec<u32> {
         Vec::new()
