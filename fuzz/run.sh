@@ -94,7 +94,7 @@ run_target() {
         -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
         -rss_limit_mb=2048 -malloc_limit_mb=64 -print_final_stats=1 >"$log" 2>&1; then
         echo "fuzz/run.sh: $target passed: $(grep -E '^Done [0-9]+ runs' "$log" || true)" \
-            "$(grep -E '^stat::(new_units_added|peak_rss_mb)' "$log" | tr '\n' ' ')"
+            "$(grep -E '^stat::(new_units_added|peak_rss_mb)' "$log" | tr '\n' ' ' | tr -s ' ')"
         return 0
     fi
     tail -n 60 "$log" >&2

@@ -23,9 +23,15 @@
 //! 4. Freeze the router (SIGSTOP to BIRD, or to FRR's bgpd and bfdd): vipd
 //!    logs BFD Down and closes both sessions; the capture shows its
 //!    NOTIFICATION Cease/BFD Down (6/10). Thaw the router.
-//! 5. Without BFD (`configs/bfd-<router>/vipd-nobfd/vipd.toml`): the same
+//! 5. vipd's SIGTERM takes its BFD sessions AdminDown (the router shows it).
+//!    Without BFD (`configs/bfd-<router>/vipd-nobfd/vipd.toml`): the same
 //!    freeze removes the routes only when the router's hold timer (6 s)
 //!    expires.
+//! 6. BFD and Graceful Restart (`vipd-gr/vipd.toml`; BIRD reconfigured with
+//!    `bfd graceful`, since `bfd on` resets the session on AdminDown): a stop
+//!    for a restart (SIGUSR2) loses no route at the router.
+//! 7. That node frozen: printed whether and when the router removes its
+//!    routes (FRR: at once; BIRD with `bfd graceful`: kept as stale).
 //!
 //! Times are printed; only bounds that prove the mechanism are asserted
 //! (BFD: under half the hold time; without BFD: not before most of it).

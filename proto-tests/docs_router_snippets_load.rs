@@ -26,9 +26,9 @@
 //! 5. The settings the page shows are in the running configuration
 //!    (BIRD: the receive limits; FRR: maximum-prefix, graceful-restart-helper,
 //!    ttl-security, maximum-paths, the prefix lists).
-//! 6. A reload makes the node announce 150 more VIPs: the router's limit of
-//!    100 prefixes ends the session with Cease/Maximum Number of Prefixes
-//!    Reached, which vipd logs.
+//! 6. A reload makes the node announce 150 more prefixes, all outside the
+//!    VIP range: although the filter refuses them, the router's limit of 100
+//!    (BIRD `receive limit`, FRR `maximum-prefix ... force`) ends the session.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -147,13 +147,13 @@ fn start_vipd(s: &Setup) -> (Vipd, PathBuf) {
     (vipd, path)
 }
 
-/// Step 6: the node announces 150 more VIPs (inside the range, so the
-/// filter passes them) by a reload; the router's limit of 100 must end the
-/// IPv4 session.
+/// Step 6: the node announces 150 more prefixes by a reload, all outside the
+/// VIP range: the filter refuses every one, and still the router's limit of
+/// 100 (which counts refused routes too) must end the IPv4 session.
 fn exceed_the_limit(router: &dyn Router, vipd: &Vipd, config: &Path) {
     let mut text = std::fs::read_to_string(config).unwrap();
-    for i in 100..250 {
-        text.push_str(&format!("\n[[vip]]\nprefix = \"198.18.0.{i}/32\"\n"));
+    for i in 0..150 {
+        text.push_str(&format!("\n[[vip]]\nprefix = \"198.19.1.{i}/32\"\n"));
     }
     std::fs::write(config, text).unwrap();
     let since = vipd.log_len();
@@ -193,7 +193,7 @@ fn exceed_the_limit(router: &dyn Router, vipd: &Vipd, config: &Path) {
     })
     .unwrap_or_else(|e| panic!("{}: {e}\n--- vipd log:\n{}", router.kind(), vipd.log()));
     println!(
-        "{}: 150 more prefixes on the IPv4 session tripped its limit of 100; {evidence}",
+        "{}: 150 more prefixes, all refused by the filter, tripped the limit of 100; {evidence}",
         router.kind()
     );
 }
@@ -382,8 +382,8 @@ fn docs_frr_config_filters_drains_and_limits_vip_routes() {
         .vtysh("show running-config")
         .unwrap_or_else(|e| panic!("{e}"));
     for line in [
-        "neighbor VIPD4 maximum-prefix 100",
-        "neighbor VIPD6 maximum-prefix 100",
+        "neighbor VIPD4 maximum-prefix 100 force",
+        "neighbor VIPD6 maximum-prefix 100 force",
         "neighbor VIPD4 graceful-restart-helper",
         "neighbor VIPD4 ttl-security hops 1",
         "maximum-paths 16",

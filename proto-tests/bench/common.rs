@@ -391,3 +391,27 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 pub fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
+
+/// Busy CPU time of the whole machine so far (every process, every
+/// helper on this shared machine), in seconds, from /proc/stat.
+pub fn machine_busy() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let ticks: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but
+    // idle and iowait.
+    let busy: f64 = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    busy / (unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64).max(1.0)
+}

@@ -31,6 +31,10 @@ pub struct FanoutResult {
     pub gap_max_ms: f64,
     /// Gap minus 1.1 s (the jitter's upper end), at least 0, ms.
     pub late_p99_ms: f64,
+    /// CPU of the benchmark process (the HTTP server) over the window.
+    pub server_cores: f64,
+    /// Busy CPU of the whole (shared) machine over the window.
+    pub machine_cores: f64,
 }
 
 pub fn run(checks: u32, secs: u32) -> Result<FanoutResult, String> {
@@ -74,10 +78,15 @@ pub fn run(checks: u32, secs: u32) -> Result<FanoutResult, String> {
     thread::sleep(Duration::from_secs(1));
 
     let cpu0 = common::usage(vipd.pid).unwrap_or_default();
+    let own0 = common::usage(std::process::id()).unwrap_or_default();
+    let busy0 = common::machine_busy();
     let w0 = Instant::now();
     thread::sleep(Duration::from_secs(u64::from(secs)));
     let w1 = Instant::now();
     let cpu1 = common::usage(vipd.pid).unwrap_or_default();
+    let own1 = common::usage(std::process::id()).unwrap_or_default();
+    let busy1 = common::machine_busy();
+    let window = (w1 - w0).as_secs_f64();
 
     let mut per_check: BTreeMap<u32, Vec<Instant>> = BTreeMap::new();
     let mut probes = 0;
@@ -110,11 +119,13 @@ pub fn run(checks: u32, secs: u32) -> Result<FanoutResult, String> {
         secs,
         checks_probed: per_check.len() as u32,
         probes,
-        cpu_cores: (cpu1.cpu - cpu0.cpu) / (w1 - w0).as_secs_f64(),
+        cpu_cores: (cpu1.cpu - cpu0.cpu) / window,
         rss_kb: cpu1.rss_kb,
         gap_p50_ms: common::quantile(&gaps, 0.5),
         gap_p99_ms: common::quantile(&gaps, 0.99),
         gap_max_ms: gaps.last().copied().unwrap_or(f64::NAN),
         late_p99_ms: common::quantile(&late, 0.99),
+        server_cores: (own1.cpu - own0.cpu) / window,
+        machine_cores: (busy1 - busy0) / window,
     })
 }

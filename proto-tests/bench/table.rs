@@ -52,6 +52,15 @@ pub fn machine() -> Vec<(String, String)> {
         ("CPU".into(), format!("{model}, nproc {}", run("nproc", &[]))),
         ("memory".into(), mem),
         ("kernel".into(), run("uname", &["-r"])),
+        (
+            "load average at start (shared machine)".into(),
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         ("BIRD".into(), run("bird", &["--version"])),
         ("GoBGP".into(), run("gobgpd", &["--version"])),
         ("ExaBGP".into(), run("/usr/sbin/exabgp", &["--version"])),
@@ -134,11 +143,11 @@ impl Report {
         }
         if let Some(f) = &self.fanout {
             let _ = writeln!(t, "### Health-check fan-out\n");
-            let _ = writeln!(t, "| HTTP checks | window s | checks probed | probes | vipd CPU (cores) | RSS MB | gap−1s p50 ms | gap−1s p99 ms | gap−1s max ms | late beyond jitter p99 ms |");
-            let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(t, "| HTTP checks | window s | checks probed | probes | vipd CPU (cores) | RSS MB | gap−1s p50 ms | gap−1s p99 ms | gap−1s max ms | late beyond jitter p99 ms | HTTP server CPU (cores) | whole machine busy (cores) |");
+            let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             let _ = writeln!(
                 t,
-                "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} | {} | {:.2} | {:.2} |\n",
                 f.checks,
                 f.secs,
                 f.checks_probed,
@@ -148,7 +157,9 @@ impl Report {
                 ms(f.gap_p50_ms),
                 ms(f.gap_p99_ms),
                 ms(f.gap_max_ms),
-                ms(f.late_p99_ms)
+                ms(f.late_p99_ms),
+                f.server_cores,
+                f.machine_cores
             );
         }
         if let Some(i) = &self.idle {

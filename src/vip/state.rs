@@ -183,6 +183,7 @@ struct CheckState {
 /// Every VIP of this node.
 #[derive(Debug)]
 pub struct VipMachine {
+    /// Sorted by prefix (prefixes are unique).
     vips: Vec<Vip>,
     /// The VIPs (indices into `vips`) that use each check.
     by_check: HashMap<String, Vec<u32>>,
@@ -219,6 +220,8 @@ impl VipMachine {
                     .map(|p| Vip::new(p, shared.clone(), now, &starting)),
             );
         }
+        // Sorted by prefix: one VIP is found by binary search.
+        all.sort_unstable_by_key(|v| v.prefix);
         VipMachine {
             by_check: index_by_check(&all),
             vips: all,
@@ -261,11 +264,21 @@ impl VipMachine {
                 }
                 return out;
             }
-            VipInput::AdminDrain { prefix, drain } => {
+            VipInput::AdminDrain {
+                prefix: Some(prefix),
+                drain,
+            } => {
+                // One VIP: found by binary search (`vips` is sorted by
+                // prefix), and only it is evaluated.
+                let Ok(i) = self.vips.binary_search_by_key(&prefix, |v| v.prefix) else {
+                    return Vec::new();
+                };
+                self.vips[i].admin_drain = drain;
+                return self.evaluate_only(now, Some(&[i as u32]));
+            }
+            VipInput::AdminDrain { prefix: None, drain } => {
                 for v in &mut self.vips {
-                    if prefix.is_none_or(|p| p == v.prefix) {
-                        v.admin_drain = drain;
-                    }
+                    v.admin_drain = drain;
                 }
             }
             VipInput::Shutdown { drain } => {
@@ -366,6 +379,7 @@ impl VipMachine {
                 (name, state)
             })
             .collect();
+        self.vips.sort_unstable_by_key(|v| v.prefix);
         self.by_check = index_by_check(&self.vips);
         out.extend(self.evaluate(now));
         out

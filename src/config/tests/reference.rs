@@ -886,3 +886,116 @@ fn every_metric_vipd_serves_is_documented_and_no_other() {
          {undocumented:?}; documented but not served: {unknown:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The README's entry points and the documentation's links
+
+#[test]
+fn the_readme_keeps_its_two_entry_points() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for command in ["sudo proto-tests/demo.sh", "sudo proto-tests/test-all.sh"] {
+        assert!(README.contains(command), "README.md lost `{command}`");
+        let script = root.join(command.trim_start_matches("sudo "));
+        let mode = std::fs::metadata(&script)
+            .unwrap_or_else(|e| panic!("{}: {e}", script.display()))
+            .permissions();
+        assert!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o111 != 0,
+            "{} is not executable",
+            script.display()
+        );
+    }
+}
+
+/// GitHub's anchor for a heading: lower case, spaces to `-`, and only
+/// letters, digits, `-` and `_` kept.
+fn slug(heading: &str) -> String {
+    heading
+        .trim_start_matches('#')
+        .trim()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown text's headings (outside code blocks).
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            out.insert(slug(line));
+        }
+    }
+    out
+}
+
+/// `[text](target)` links outside code blocks and code spans.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let mut in_code = false;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        // Drop code spans, which may hold `](` of their own.
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        for (at, _) in prose.match_indices("](") {
+            let rest = &prose[at + 2..];
+            if let Some(end) = rest.find(')') {
+                out.push((i + 1, rest[..end].to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_link_in_the_readme_and_these_guides_leads_somewhere() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut broken = Vec::new();
+    for doc in [
+        "README.md",
+        "docs/configuration.md",
+        "docs/operations.md",
+        "docs/routers.md",
+    ] {
+        let path = root.join(doc);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (line, target) in links(&text) {
+            if target.starts_with("http://") || target.starts_with("https://") {
+                continue;
+            }
+            let (file, fragment) = match target.split_once('#') {
+                Some((f, a)) => (f, Some(a)),
+                None => (target.as_str(), None),
+            };
+            let resolved = if file.is_empty() {
+                path.clone()
+            } else {
+                path.parent().unwrap().join(file)
+            };
+            if !resolved.exists() {
+                broken.push(format!("{doc}:{line}: {target}: no such file"));
+                continue;
+            }
+            if let Some(fragment) = fragment {
+                let target_text = std::fs::read_to_string(&resolved).unwrap_or_default();
+                if !anchors(&target_text).contains(fragment) {
+                    broken.push(format!("{doc}:{line}: {target}: no such heading"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
