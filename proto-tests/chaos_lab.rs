@@ -130,6 +130,17 @@ impl ChaosLab {
         }
     }
 
+    /// Whether the router has `prefix` from vipd.
+    pub fn router_has(&self, prefix: &str) -> Result<bool, String> {
+        let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("{prefix}: {e}"))?;
+        let vipd = crate::ip(VIPD_ADDR);
+        Ok(self
+            .router()
+            .routes()?
+            .iter()
+            .any(|r| r.prefix == prefix && r.peer == vipd))
+    }
+
     /// Ok when the router has no route for the VIP from vipd.
     pub fn vip_gone(&self) -> Result<(), String> {
         let vip = VIP.parse().map_err(|e| format!("{VIP}: {e}"))?;

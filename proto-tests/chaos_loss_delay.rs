@@ -8,6 +8,9 @@
 //! Must never happen:
 //! - a session reset (vipd logs no `session closed`, the router's session
 //!   stays Established at every look);
+//! - an UPDATE that never gets through: a second VIP added (by `vipd
+//!   reload`) a third of the way in reaches the router, and its withdrawal
+//!   at two thirds does too, within the window;
 //! - a lost VIP: the router has it at every look (every 2 s for 60 s);
 //! - a panic, or vipd exiting.
 //!
@@ -28,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::chaos_lab::{ChaosLab, Link, ROUTER_ADDR, timed_peer_lines, vipd_config};
+use crate::chaos_lab::{ChaosLab, Link, ROUTER_ADDR, VIP, timed_peer_lines, vipd_config};
 use crate::harness::impair::{Impairment, enter_netns};
 use crate::harness::{Lab, Netns, RouterKind};
 
@@ -163,8 +166,19 @@ enum Impaired {
     Relay(Impairment),
 }
 
+/// Added and removed while the link is impaired.
+const EXTRA_VIP: &str = "198.18.1.2/32";
+
+fn config_with_extra(extra: bool) -> String {
+    let mut vips = format!("[[vip]]\nprefix = \"{VIP}\"\n");
+    if extra {
+        vips.push_str(&format!("\n[[vip]]\nprefix = \"{EXTRA_VIP}\"\n"));
+    }
+    vipd_config("chaos_loss_delay", HOLD_TIME, 8, &vips)
+}
+
 fn loss_and_delay(kind: RouterKind) {
-    let config = vipd_config("chaos_loss_delay", HOLD_TIME, 8, "");
+    let config = config_with_extra(false);
     let mut impaired = None;
     let lab = ChaosLab::up(
         kind,
@@ -193,6 +207,11 @@ fn loss_and_delay(kind: RouterKind) {
     let router = crate::ip(ROUTER_ADDR);
     let watch = Instant::now();
     let mut looks = 0;
+    // UPDATEs must cross the lossy link too, not only KEEPALIVEs: a second
+    // VIP is added a third of the way in and removed at two thirds, and the
+    // router must see both changes.
+    let mut extra: Option<bool> = None;
+    let mut extra_seen = [None, None];
     while watch.elapsed() < OBSERVE {
         thread::sleep(LOOK_EVERY);
         looks += 1;
@@ -202,7 +221,38 @@ fn loss_and_delay(kind: RouterKind) {
                 watch.elapsed().as_secs_f64()
             )
         });
+        let at = watch.elapsed();
+        if extra.is_none() && at >= OBSERVE / 3 {
+            lab.vipd.reload(&config_with_extra(true));
+            extra = Some(true);
+        } else if extra == Some(true) && at >= OBSERVE * 2 / 3 {
+            lab.vipd.reload(&config_with_extra(false));
+            extra = Some(false);
+        }
+        let has = lab
+            .router_has(EXTRA_VIP)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        match extra {
+            Some(true) if has && extra_seen[0].is_none() => extra_seen[0] = Some(at),
+            Some(false) if !has && extra_seen[1].is_none() => extra_seen[1] = Some(at),
+            _ => {}
+        }
     }
+    println!(
+        "{kind}: {EXTRA_VIP} added at {:?}, at the router by the look at {:?}; removed at \
+         {:?}, gone from the router by the look at {:?}",
+        OBSERVE / 3,
+        extra_seen[0],
+        OBSERVE * 2 / 3,
+        extra_seen[1]
+    );
+    assert!(
+        extra_seen.iter().all(Option::is_some),
+        "{kind}: an UPDATE did not cross the impaired link within the window: \
+         {EXTRA_VIP} announced seen {:?}, withdrawn seen {:?}",
+        extra_seen[0],
+        extra_seen[1]
+    );
     let closed = timed_peer_lines(&lab, mark, "session closed", router);
     if let Impaired::Relay(relay) = &impaired {
         let [to_router, to_node] = relay.stats();

@@ -10,7 +10,7 @@
 //!   200 req/s                      +-- node3     every 1 s, rise 1, fall 1
 //! ```
 //!
-//! 1. Deploy `containerlab/anycast-ecmp.clab.yml` with the benchmark's vipd
+//! 1. Deploy `containerlab/anycast-ecmp-bird.clab.yml` with the benchmark's vipd
 //!    config on every node.
 //! 2. Kill node1's service, wait until the router drops node1, restart it,
 //!    wait until node1 is back.

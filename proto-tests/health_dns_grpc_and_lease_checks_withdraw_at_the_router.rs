@@ -24,9 +24,7 @@
 //! 4. hold_down: a lease VIP with `hold_down = "2s"` is released and renewed
 //!    right away: the router does not see it again before 2 s have passed.
 
-use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -222,22 +220,6 @@ impl Topology {
     }
 }
 
-/// Runs `body` on a new thread inside `ns`.
-fn in_netns<T: Send + 'static>(
-    ns: &Netns,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = format!("/run/netns/{}", ns.name);
-    let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    std::thread::spawn(move || {
-        // SAFETY: setns on a namespace file we hold open; CLONE_NEWNET moves
-        // only this thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-        body()
-    })
-}
-
 /// What the DNS responder does.
 const DNS_ANSWER: u8 = 0;
 const DNS_SERVFAIL: u8 = 1;
@@ -246,7 +228,7 @@ const DNS_SILENT: u8 = 2;
 /// A UDP DNS responder on 127.0.0.1:5353 in the node's namespace that
 /// answers every query as `mode` says, until `stop`.
 fn dns_responder(ns: &Netns, mode: Arc<AtomicU8>, stop: Arc<AtomicBool>) -> JoinHandle<usize> {
-    in_netns(ns, move || {
+    ns.thread(move || {
         let socket = UdpSocket::bind("127.0.0.1:5353").expect("bind the DNS responder");
         socket
             .set_read_timeout(Some(Duration::from_millis(100)))
@@ -296,7 +278,7 @@ enum Grpc {
 /// tonic's health service on 127.0.0.1:50051 in the node's namespace.
 fn grpc_server(ns: &Netns) -> mpsc::Sender<Grpc> {
     let (tx, rx) = mpsc::channel::<Grpc>();
-    in_netns(ns, move || {
+    ns.thread(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

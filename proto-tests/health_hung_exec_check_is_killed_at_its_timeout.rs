@@ -10,7 +10,7 @@
 //!                                                 interval 500 ms, timeout 300 ms
 //! ```
 //!
-//! 1. Deploy `containerlab/anycast-ecmp.clab.yml`; the router forwards
+//! 1. Deploy `containerlab/anycast-ecmp-bird.clab.yml`; the router forwards
 //!    198.18.0.12 to all three nodes.
 //! 2. `touch /etc/vipd/hang` on node1: its next probe runs two `sleep 300`
 //!    (one in the background) and never exits by itself.

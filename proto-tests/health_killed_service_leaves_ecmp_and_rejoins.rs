@@ -9,7 +9,7 @@
 //!   to the VIP                     each: vipd, http check with watch = true
 //! ```
 //!
-//! 1. Deploy `containerlab/anycast-ecmp{,-frr}.clab.yml`; the router forwards
+//! 1. Deploy `containerlab/anycast-ecmp{-bird,}.clab.yml` (BIRD, FRR); the router forwards
 //!    the VIP to all three nodes (its CLI and its kernel agree).
 //! 2. The client sends 200 requests/s, each on a new connection; all three
 //!    nodes serve some.

@@ -10,7 +10,7 @@
 //!   200 req/s   GSHUT -> LOCAL_PREF 0  +-- node3
 //! ```
 //!
-//! 1. Deploy `containerlab/anycast-ecmp{,-frr}.clab.yml`; the router forwards
+//! 1. Deploy `containerlab/anycast-ecmp{-bird,}.clab.yml` (BIRD, FRR); the router forwards
 //!    the VIP to all three nodes and the client's requests reach all three.
 //! 2. Capture BGP on the router's interface toward node1.
 //! 3. `touch /etc/vipd/maintenance` on node1 (a file check, `on_fail = "drain"`

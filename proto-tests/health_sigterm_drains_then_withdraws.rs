@@ -9,7 +9,7 @@
 //!   200 req/s                      +-- node3
 //! ```
 //!
-//! 1. Deploy `containerlab/anycast-ecmp{,-frr}.clab.yml`; the client's
+//! 1. Deploy `containerlab/anycast-ecmp{-bird,}.clab.yml` (BIRD, FRR); the client's
 //!    requests reach all three nodes.
 //! 2. SIGTERM node1's vipd by pid. It exits 0, no sooner than `drain_time`
 //!    (2 s) and within a generous bound after it.

@@ -11,7 +11,7 @@
 //!   ip monitor: the router's kernel routes
 //! ```
 //!
-//! 1. Deploy `containerlab/anycast-ecmp.clab.yml`; the router forwards both
+//! 1. Deploy `containerlab/anycast-ecmp-bird.clab.yml`; the router forwards both
 //!    VIPs to all three nodes.
 //! 2. Capture BGP on the router's interface toward node1, TCP port 80 on
 //!    node1's `lo`, and the router's route changes.

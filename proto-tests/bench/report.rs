@@ -126,7 +126,7 @@ pub fn markdown(machine: &[(String, String)], rows: &[Row], reps: usize) -> Stri
     }
     let _ = writeln!(
         out,
-        "\nTopology `containerlab/anycast-ecmp.clab.yml`: a BIRD router with ECMP over three \
+        "\nTopology `containerlab/anycast-ecmp-bird.clab.yml`: a BIRD router with ECMP over three \
          nodes, each serving the VIP 198.18.0.10 with a small HTTP service and announcing it \
          over eBGP. A client sends {RATE} requests/s through the router, each on a new \
          connection. Every system probes the service over HTTP every 1 s, rise 1, fall 1. \

@@ -269,6 +269,25 @@ impl Netns {
         &self.lab
     }
 
+    /// Runs `body` on a new thread that has entered this namespace (setns
+    /// moves only that thread), so the test itself can serve or connect
+    /// from inside the namespace.
+    pub fn thread<T: Send + 'static>(
+        &self,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> thread::JoinHandle<T> {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns on a namespace file we hold open; CLONE_NEWNET
+            // changes only this thread's network namespace.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            body()
+        })
+    }
+
     /// Runs `ip ARGS` in this namespace.
     pub fn ip(&self, args: &[&str]) -> Result<Output, String> {
         run_checked(Command::new("ip").arg("-n").arg(&self.name).args(args))
