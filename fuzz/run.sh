@@ -9,9 +9,11 @@
 #   fuzz/run.sh                          each target for 60 s
 #   VIPD_FUZZ_SECONDS=600 fuzz/run.sh    (FUZZ_SECONDS works too)
 #   fuzz/run.sh ospf_packet config_load  only these targets
-#   VIPD_FUZZ_SANITIZER=none fuzz/run.sh no AddressSanitizer: builds and
-#                                        runs faster; safe Rust bounds-checks
+#   VIPD_FUZZ_SANITIZER=none fuzz/run.sh no AddressSanitizer (what CI
+#                                        does): builds faster, runs ~10x as
+#                                        many inputs; safe Rust bounds-checks
 #                                        every access anyway
+#   VIPD_FUZZ_JOBS=2 fuzz/run.sh         two targets at a time
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`) and a toolchain that takes
 # -Z flags: nightly if installed, else stable with RUSTC_BOOTSTRAP=1. When
@@ -85,10 +87,11 @@ run_target() {
     marker="artifacts/$target/.started"
     log="artifacts/$target/run.log"
     touch "$marker"
-    # -malloc_limit_mb: one allocation above it is a crash. Every input is
-    # at most 32 KB, so 64 MB means a length field bought memory its octets
-    # do not back. -rss_limit_mb bounds the whole process (ASan's shadow
-    # memory included). -timeout: one input taking 10 s is a hang.
+    # The BGP and OSPF targets check their own allocation bound
+    # (alloc_bound.rs) on every input. -malloc_limit_mb (with ASan): one
+    # allocation above 64 MB is a crash; no input is over 32 KB.
+    # -rss_limit_mb bounds the whole process (ASan's shadow memory
+    # included). -timeout: one input taking 10 s is a hang.
     # shellcheck disable=SC2086 # $dirs is a list of directories
     if cargo $toolchain fuzz run --sanitizer "$sanitizer" "$target" $dirs -- \
         -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \

@@ -1,19 +1,18 @@
 //! Decoding never allocates more than a small multiple of the input: a
 //! length field must not buy memory the octets do not back.
 //!
-//! A counting global allocator (this test binary only) records, per thread,
+//! A counting global allocator (installed in this test binary) records, per thread,
 //! the peak of live heap bytes while one input is decoded. Every BGP input
 //! of the fuzz corpora (`fuzz/regressions/`, `fuzz/seeds/message_decode`,
 //! and the `update_attributes`/`open_capabilities` seeds wrapped as their
 //! fuzz targets wrap them) and every OSPF seed goes through the decoder, as
 //! is and in deterministic mutations (bytes overwritten, length fields
-//! inflated), and the peak must stay within [`PER_OCTET`] times its length
-//! plus [`BASE`].
+//! inflated), and the peak must stay within `alloc_bound::limit` of its
+//! length (128 bytes per octet plus 4 KiB). The fuzz targets install the
+//! same allocator and check the same bound on every input they try.
 //!
 //! `cargo test --test decode_allocations` (CI runs it after the unit tests).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 
 use vipd::bgp::wire::{DecodeOptions, decode_message};
@@ -22,75 +21,23 @@ use vipd::ospf::wire::Packet;
 #[path = "../fuzz/inputs.rs"]
 mod inputs;
 
-/// Decoded structures are bigger than their wire form (an `IpNet` for a
-/// 1-octet prefix, a `Vec` growing by doubling), so a few dozen bytes per
-/// input octet are fair; a length field trusted blindly would be 64 KiB
-/// from a 2-octet field.
-const PER_OCTET: usize = 64;
-/// Fixed costs: error values, a first small `Vec` or two.
-const BASE: usize = 4 * 1024;
+/// The allocator and the bound the fuzz targets use too.
+#[path = "../fuzz/alloc_bound.rs"]
+mod alloc_bound;
+
+use alloc_bound::{BASE, PER_OCTET, limit, peak_of};
+
 /// Mutations of each input.
 const MUTATIONS: u64 = 64;
 
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn add(n: usize) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + n;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
-}
-
-fn sub(n: usize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(n)));
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counters are thread-local cells that never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size());
-        // SAFETY: the caller's layout, forwarded.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        sub(layout.size());
-        // SAFETY: ptr came from System.alloc with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        add(layout.size());
-        // SAFETY: the caller's layout, forwarded.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Count the new block before the old one is freed: realloc may copy.
-        add(new_size);
-        sub(layout.size());
-        // SAFETY: ptr came from System with this layout.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// The peak of live heap bytes `f` added on this thread.
-fn peak_of(f: impl FnOnce()) -> usize {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    f();
-    PEAK.with(Cell::get) - base
-}
+static ALLOCATOR: alloc_bound::Counting = alloc_bound::Counting;
 
 fn files(dir: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    if !dir.exists() {
+        return Vec::new();
+    }
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -142,10 +89,11 @@ struct Worst {
 }
 
 fn check(what: &str, data: &[u8], decode: impl Fn(&[u8]), worst: &mut Option<Worst>) {
-    let peak = peak_of(|| decode(data));
+    let ((), peak) = peak_of(|| decode(data));
     assert!(
-        peak <= PER_OCTET * data.len() + BASE,
-        "{what}: decoding {} octets allocated up to {peak} bytes",
+        peak <= limit(data.len()),
+        "{what}: decoding {} octets allocated up to {peak} bytes (at most {PER_OCTET} per \
+         octet plus {BASE})",
         data.len()
     );
     let ratio = |w: &Worst| w.peak as f64 / w.len.max(1) as f64;
@@ -188,7 +136,15 @@ fn bgp_decoding_allocates_at_most_a_small_multiple_of_the_message() {
             "fuzz/seeds/update_attributes",
             inputs::update_attributes as fn(&[u8]) -> Option<inputs::BgpInput>,
         ),
+        (
+            "fuzz/regressions/update_attributes",
+            inputs::update_attributes,
+        ),
         ("fuzz/seeds/open_capabilities", inputs::open_capabilities),
+        (
+            "fuzz/regressions/open_capabilities",
+            inputs::open_capabilities,
+        ),
     ] {
         for (name, data) in files(dir) {
             if let Some(input) = wrap(&data) {
@@ -220,7 +176,9 @@ fn bgp_decoding_allocates_at_most_a_small_multiple_of_the_message() {
 fn ospf_decoding_allocates_at_most_a_small_multiple_of_the_packet() {
     let mut worst = None;
     let mut count = 0;
-    for (name, data) in files("fuzz/seeds/ospf_packet") {
+    let mut packets = files("fuzz/seeds/ospf_packet");
+    packets.extend(files("fuzz/regressions/ospf_packet"));
+    for (name, data) in packets {
         let Some(inputs::OspfInput::Packet(bytes) | inputs::OspfInput::Authenticated(bytes)) =
             inputs::ospf(&data)
         else {
@@ -249,7 +207,7 @@ fn ospf_decoding_allocates_at_most_a_small_multiple_of_the_packet() {
 
 #[test]
 fn the_counting_allocator_sees_allocations() {
-    let peak = peak_of(|| {
+    let ((), peak) = peak_of(|| {
         let v: Vec<u8> = Vec::with_capacity(100_000);
         std::hint::black_box(&v);
     });

@@ -1,6 +1,13 @@
 //! A byte stream read in fuzzer-chosen chunks: framing plus decoding must
-//! not panic, and never return a frame larger than 4096 octets.
+//! not panic, never return a frame larger than 4096 octets, and decoding a
+//! frame allocates at most `alloc_bound::limit` of its length.
 #![no_main]
+
+#[path = "../alloc_bound.rs"]
+mod alloc_bound;
+
+#[global_allocator]
+static ALLOCATOR: alloc_bound::Counting = alloc_bound::Counting;
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
@@ -18,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
             match split_frame(&mut buf) {
                 Ok(Some(frame)) => {
                     assert!(frame.len() <= MAX_MESSAGE_LEN);
-                    let _ = decode_message(&frame, DecodeOptions::default());
+                    let _ = alloc_bound::bounded(frame.len(), "decode", || {
+                        decode_message(&frame, DecodeOptions::default())
+                    });
                 }
                 Ok(None) => break,
                 Err(_) => return,

@@ -1,7 +1,14 @@
 //! One message under both option sets: decoding must not panic, and
 //! whatever decodes must re-encode into something that decodes to the same
 //! message (RFC 7606 findings aside: the malformed parts are already gone).
+//! Decoding allocates at most `alloc_bound::limit` of the input's length.
 #![no_main]
+
+#[path = "../alloc_bound.rs"]
+mod alloc_bound;
+
+#[global_allocator]
+static ALLOCATOR: alloc_bound::Counting = alloc_bound::Counting;
 
 use libfuzzer_sys::fuzz_target;
 use vipd::bgp::wire::{DecodeOptions, Message, Notification, decode_message, encode_message};
@@ -22,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
             four_octet_as,
             extended_nexthop_ipv4,
         };
-        match decode_message(data, opts) {
+        match alloc_bound::bounded(data.len(), "decode", || decode_message(data, opts)) {
             Ok(msg) => {
                 let mut out = bytes::BytesMut::new();
                 encode_message(&msg, opts, &mut out);

@@ -4,9 +4,16 @@
 //! with a valid fixed part, in the RFC 4271 or the RFC 9072 encoding, so
 //! every mutation reaches the parameter parser.
 //!
-//! Oracles: no panic; a decoded OPEN re-encodes into something that decodes
+//! Oracles: no panic; decoding allocates at most `alloc_bound::limit` of
+//! the message length at its peak; a decoded OPEN re-encodes into something that decodes
 //! to the same OPEN.
 #![no_main]
+
+#[path = "../alloc_bound.rs"]
+mod alloc_bound;
+
+#[global_allocator]
+static ALLOCATOR: alloc_bound::Counting = alloc_bound::Counting;
 
 #[path = "../inputs.rs"]
 mod inputs;
@@ -22,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
         four_octet_as: input.four_octet_as,
         extended_nexthop_ipv4: input.extended_nexthop_ipv4,
     };
-    match decode_message(&input.message, opts) {
+    let len = input.message.len();
+    match alloc_bound::bounded(len, "decode", || decode_message(&input.message, opts)) {
         Ok(decoded) => {
             let mut out = bytes::BytesMut::new();
             encode_message(&decoded, opts, &mut out);

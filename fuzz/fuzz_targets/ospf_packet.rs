@@ -9,8 +9,15 @@
 //!   versions; what decodes re-encodes into octets that decode to the same
 //!   body.
 //!
-//! Oracles: no panic, no out-of-bounds read, the round trips above.
+//! Oracles: no panic, no out-of-bounds read, the round trips above, and
+//! decoding allocates at most `alloc_bound::limit` of the input's length.
 #![no_main]
+
+#[path = "../alloc_bound.rs"]
+mod alloc_bound;
+
+#[global_allocator]
+static ALLOCATOR: alloc_bound::Counting = alloc_bound::Counting;
 
 #[path = "../inputs.rs"]
 mod inputs;
@@ -22,7 +29,7 @@ use vipd::ospf::wire::lsa::LsaBody;
 use vipd::ospf::wire::{Body, Packet, Version};
 
 fn packet(bytes: &[u8]) {
-    let Ok(p) = Packet::decode(bytes) else {
+    let Ok(p) = alloc_bound::bounded(bytes.len(), "packet", || Packet::decode(bytes)) else {
         return;
     };
     let encoded = p.encode();
@@ -37,7 +44,10 @@ fn packet(bytes: &[u8]) {
 }
 
 fn body(version: Version, ls_type: u16, bytes: &[u8]) {
-    let Ok(b) = LsaBody::decode(version, ls_type, bytes) else {
+    let decoded = alloc_bound::bounded(bytes.len(), "LSA body", || {
+        LsaBody::decode(version, ls_type, bytes)
+    });
+    let Ok(b) = decoded else {
         return;
     };
     let mut out = Vec::new();

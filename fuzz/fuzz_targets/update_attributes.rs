@@ -4,10 +4,17 @@
 //! to what follows, optionally one NLRI prefix) so every mutation lands in
 //! the attribute parser instead of being stopped by the header checks.
 //!
-//! Oracles: no panic; whatever decodes re-encodes into something that
+//! Oracles: no panic; decoding allocates at most `alloc_bound::limit` of
+//! the message length at its peak; whatever decodes re-encodes into something that
 //! decodes to the same message (RFC 7606 findings aside), as in
 //! `message_decode`.
 #![no_main]
+
+#[path = "../alloc_bound.rs"]
+mod alloc_bound;
+
+#[global_allocator]
+static ALLOCATOR: alloc_bound::Counting = alloc_bound::Counting;
 
 #[path = "../inputs.rs"]
 mod inputs;
@@ -33,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
         four_octet_as: input.four_octet_as,
         extended_nexthop_ipv4: input.extended_nexthop_ipv4,
     };
-    match decode_message(&input.message, opts) {
+    let len = input.message.len();
+    match alloc_bound::bounded(len, "decode", || decode_message(&input.message, opts)) {
         Ok(decoded) => {
             let mut out = bytes::BytesMut::new();
             encode_message(&decoded, opts, &mut out);

@@ -145,13 +145,7 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
                 ns.spawn(
                     "spk-bird",
                     BIRD,
-                    &[
-                        "-f",
-                        "-c",
-                        path_str(&path)?,
-                        "-s",
-                        path_str(&socket)?,
-                    ],
+                    &["-f", "-c", path_str(&path)?, "-s", path_str(&socket)?],
                 )
             })
         }
@@ -201,9 +195,7 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
             let mut routes = String::with_capacity(n as usize * 16);
             let mut i = 0;
             while i < n {
-                routes.push_str(&format!(
-                    "announce attributes next-hop {SPEAKER_IP} nlri"
-                ));
+                routes.push_str(&format!("announce attributes next-hop {SPEAKER_IP} nlri"));
                 for j in i..(i + EXABGP_BATCH).min(n) {
                     routes.push_str(&format!(" {}/32", common::host(j, n)));
                 }
@@ -273,7 +265,9 @@ pub fn run(speaker: Speaker, n: u32) -> Result<Result_, String> {
             break;
         }
         if !alive(pid) {
-            return Err(format!("{speaker} exited before the router held {n} routes"));
+            return Err(format!(
+                "{speaker} exited before the router held {n} routes"
+            ));
         }
         thread::sleep(POLL);
     }

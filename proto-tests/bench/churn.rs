@@ -109,7 +109,10 @@ pub fn run(vips: u32, rate: u32, secs: u32) -> Result<ChurnResult, String> {
         };
         let to_up = !up[i];
         let at = SystemTime::now();
-        client.request(if to_up { "POST" } else { "DELETE" }, &format!("/lease/l{i}"))?;
+        client.request(
+            if to_up { "POST" } else { "DELETE" },
+            &format!("/lease/l{i}"),
+        )?;
         up[i] = to_up;
         last[i] = Some(now);
         made.push((i as u32, to_up, at));
@@ -205,7 +208,8 @@ impl Client {
     }
 
     fn request(&mut self, method: &str, path: &str) -> Result<(), String> {
-        let req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
+        let req =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
         self.write
             .write_all(req.as_bytes())
             .map_err(|e| format!("{method} {path}: {e}"))?;

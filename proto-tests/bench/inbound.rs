@@ -6,7 +6,10 @@
 //! vipd counts the routes (from the first byte sent until `vipd status`
 //! reports them all), its RSS before and at the peak, and the largest gap
 //! between its KEEPALIVEs to BIRD over the whole feed (from a capture on
-//! the router's interface).
+//! the router's interface). The table takes a fraction of a second, less
+//! than one keepalive interval, so after it the upstream re-sends it over
+//! and over for a sustain time (every prefix re-announced), and the
+//! KEEPALIVE gap covers that too.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -37,8 +40,15 @@ pub struct InboundResult {
     pub routes_per_s: f64,
     pub mb_per_s: f64,
     pub rss_before_kb: u64,
+    /// Peak RSS until the first pass was counted.
+    pub rss_first_pass_kb: u64,
+    /// Peak RSS over the whole feed.
     pub rss_peak_kb: u64,
     pub cpu: f64,
+    /// Seconds of feeding in all (the table, then re-sent for the
+    /// sustain time), and the bytes sent in that time.
+    pub sustained_secs: f64,
+    pub sustained_bytes: usize,
     pub max_keepalive_gap_ms: f64,
     pub keepalives: usize,
     pub all_counted: bool,
@@ -65,7 +75,10 @@ fn table(v4: u32, v6: u32) -> Vec<u8> {
             64512 + group % 97,
             100_000 + group % 50_000,
         ]);
-        let attrs = [PathAttribute::Origin(Origin::Igp), PathAttribute::AsPath(path)];
+        let attrs = [
+            PathAttribute::Origin(Origin::Igp),
+            PathAttribute::AsPath(path),
+        ];
         for msg in pack_announce(&attrs, family, IpAddr::V4(UPSTREAM_IP), batch, opts) {
             out.extend_from_slice(&msg);
         }
@@ -134,13 +147,18 @@ fn read_message(stream: &mut TcpStream) -> Result<u8, String> {
     Ok(header[18])
 }
 
-pub fn run(v4: u32, v6: u32) -> Result<InboundResult, String> {
+pub fn run(v4: u32, v6: u32, sustain: Duration) -> Result<InboundResult, String> {
     let pair = Pair::new()?;
     let up = pair.lab.add_netns("up");
     pair.lab.link(&up, "eth1", &pair.spk, "eth2");
     up.ip(&["addr", "add", &format!("{UPSTREAM_IP}/24"), "dev", "eth1"])?;
-    pair.spk
-        .ip(&["addr", "add", &format!("{VIPD_UPLINK_IP}/24"), "dev", "eth2"])?;
+    pair.spk.ip(&[
+        "addr",
+        "add",
+        &format!("{VIPD_UPLINK_IP}/24"),
+        "dev",
+        "eth2",
+    ])?;
     let (_router, mut ctl) = pair.start_router(&common::router_config(&[RouterSession {
         name: SPEAKER_PROTOCOL,
         local: ROUTER_IP,
@@ -221,21 +239,36 @@ pub fn run(v4: u32, v6: u32) -> Result<InboundResult, String> {
     let feed_start = SystemTime::now();
     let t0 = Instant::now();
     let bytes = feed.len();
-    let sender = thread::spawn(move || -> Result<(), String> {
+    // The table once (the parse rate), then again and again for `sustain`
+    // (every prefix re-announced, as a flapping upstream would), so the
+    // KEEPALIVE check covers several hold times of full-speed parsing.
+    let sender = thread::spawn(move || -> Result<usize, String> {
         let mut last_keepalive = Instant::now();
-        for chunk in feed.chunks(64 * 1024) {
-            // The upstream's own KEEPALIVEs between chunks (hold time 90 s).
-            if last_keepalive.elapsed() > Duration::from_secs(10) {
-                stream.write_all(&frame(4, &[])).map_err(|e| e.to_string())?;
-                last_keepalive = Instant::now();
+        let mut sent = 0;
+        let mut sustain_end = None;
+        loop {
+            for chunk in feed.chunks(64 * 1024) {
+                // The upstream's own KEEPALIVEs (hold time 90 s).
+                if last_keepalive.elapsed() > Duration::from_secs(10) {
+                    stream
+                        .write_all(&frame(4, &[]))
+                        .map_err(|e| e.to_string())?;
+                    last_keepalive = Instant::now();
+                }
+                stream.write_all(chunk).map_err(|e| format!("feed: {e}"))?;
+                sent += chunk.len();
             }
-            stream.write_all(chunk).map_err(|e| format!("feed: {e}"))?;
+            let end = *sustain_end.get_or_insert_with(|| Instant::now() + sustain);
+            if Instant::now() >= end {
+                break;
+            }
         }
         // Keep the session open until the process ends.
         std::mem::forget(stream);
-        Ok(())
+        Ok(sent)
     });
     let mut peak_rss = before.rss_kb;
+    let mut first_pass_rss = 0;
     let mut counted = 0;
     let mut secs = None;
     while t0.elapsed() < DEADLINE {
@@ -245,16 +278,29 @@ pub fn run(v4: u32, v6: u32) -> Result<InboundResult, String> {
         counted = upstream_received(&vipd.status()?);
         if counted >= routes {
             secs = Some(t0.elapsed().as_secs_f64());
+            if let Some(u) = common::usage(vipd.pid) {
+                peak_rss = peak_rss.max(u.rss_kb).max(u.hwm_kb);
+            }
+            first_pass_rss = peak_rss;
             break;
         }
         if notified.load(Ordering::Relaxed) {
-            return Err(format!("vipd closed the upstream session after {counted} routes"));
+            return Err(format!(
+                "vipd closed the upstream session after {counted} routes"
+            ));
         }
         thread::sleep(Duration::from_millis(50));
     }
-    sender
+    while !sender.is_finished() && t0.elapsed() < DEADLINE {
+        if let Some(u) = common::usage(vipd.pid) {
+            peak_rss = peak_rss.max(u.rss_kb).max(u.hwm_kb);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let sent = sender
         .join()
         .map_err(|_| "feed thread panicked".to_string())??;
+    let sustained = t0.elapsed().as_secs_f64();
     let after = common::usage(vipd.pid).unwrap_or_default();
     peak_rss = peak_rss.max(after.hwm_kb);
     // Keep watching the router session a little past the feed.
@@ -274,8 +320,11 @@ pub fn run(v4: u32, v6: u32) -> Result<InboundResult, String> {
         routes_per_s: routes as f64 / secs,
         mb_per_s: bytes as f64 / secs / 1e6,
         rss_before_kb: before.rss_kb,
+        rss_first_pass_kb: first_pass_rss,
         rss_peak_kb: peak_rss,
         cpu: after.cpu - before.cpu,
+        sustained_secs: sustained,
+        sustained_bytes: sent,
         max_keepalive_gap_ms: gap,
         keepalives,
         all_counted: counted >= routes,

@@ -57,6 +57,7 @@ pub struct Params {
     pub churn_secs: u32,
     pub inbound_v4: u32,
     pub inbound_v6: u32,
+    pub inbound_sustain_secs: u32,
     pub fanout_checks: u32,
     pub fanout_secs: u32,
     pub idle_secs: u32,
@@ -67,6 +68,7 @@ impl Params {
     /// each overridable: `VIPD_BENCH_N` (comma list), `VIPD_BENCH_SPEAKERS`
     /// (`vipd,bird,gobgp,exabgp`), `VIPD_BENCH_CHURN_VIPS`, `_CHURN_RATE`
     /// (transitions/s), `_CHURN_SECS`, `_INBOUND_V4`, `_INBOUND_V6`,
+    /// `_INBOUND_SUSTAIN_SECS` (re-sending the table after the first pass),
     /// `_FANOUT_CHECKS`, `_FANOUT_SECS`, `_IDLE_SECS`.
     fn from_env() -> Result<Params, String> {
         let smoke = std::env::var("VIPD_BENCH_SMOKE").as_deref() == Ok("1");
@@ -91,13 +93,21 @@ impl Params {
             .iter()
             .map(|s| s.parse().map_err(|e| format!("VIPD_BENCH_N {s:?}: {e}")))
             .collect::<Result<_, String>>()?;
-        let speakers = list("SPEAKERS", "vipd,bird,gobgp,exabgp", "vipd,bird,gobgp,exabgp")
-            .iter()
-            .map(|s| Speaker::parse(s).ok_or_else(|| format!("VIPD_BENCH_SPEAKERS: unknown {s:?}")))
-            .collect::<Result<_, String>>()?;
+        let speakers = list(
+            "SPEAKERS",
+            "vipd,bird,gobgp,exabgp",
+            "vipd,bird,gobgp,exabgp",
+        )
+        .iter()
+        .map(|s| Speaker::parse(s).ok_or_else(|| format!("VIPD_BENCH_SPEAKERS: unknown {s:?}")))
+        .collect::<Result<_, String>>()?;
         Ok(Params {
             smoke,
-            only: list("ONLY", "announce,churn,inbound,fanout,idle", "announce,churn,inbound,fanout,idle"),
+            only: list(
+                "ONLY",
+                "announce,churn,inbound,fanout,idle",
+                "announce,churn,inbound,fanout,idle",
+            ),
             announce_n,
             speakers,
             churn_vips: num("CHURN_VIPS", 10_000, 200)?,
@@ -105,6 +115,7 @@ impl Params {
             churn_secs: num("CHURN_SECS", 30, 2)?,
             inbound_v4: num("INBOUND_V4", 1_000_000, 8000)?,
             inbound_v6: num("INBOUND_V6", 200_000, 2000)?,
+            inbound_sustain_secs: num("INBOUND_SUSTAIN_SECS", 10, 0)?,
             fanout_checks: num("FANOUT_CHECKS", 10_000, 100)?,
             fanout_secs: num("FANOUT_SECS", 30, 5)?,
             idle_secs: num("IDLE_SECS", 60, 5)?,
@@ -183,7 +194,11 @@ fn main() -> ExitCode {
             "== inbound: {} IPv4 + {} IPv6 routes",
             params.inbound_v4, params.inbound_v6
         );
-        match inbound::run(params.inbound_v4, params.inbound_v6) {
+        match inbound::run(
+            params.inbound_v4,
+            params.inbound_v6,
+            std::time::Duration::from_secs(params.inbound_sustain_secs.into()),
+        ) {
             Ok(r) => {
                 eprintln!("   {r:?}");
                 if !r.all_counted || !r.bird_session_stayed_up {
@@ -217,7 +232,10 @@ fn main() -> ExitCode {
         }
     }
     if params.wants("idle") {
-        eprintln!("== idle: 2 peers, 10 VIPs with checks, {} s", params.idle_secs);
+        eprintln!(
+            "== idle: 2 peers, 10 VIPs with checks, {} s",
+            params.idle_secs
+        );
         match idle::run(params.idle_secs) {
             Ok(r) => {
                 eprintln!("   {r:?}");

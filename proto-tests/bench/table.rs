@@ -46,10 +46,15 @@ pub fn machine() -> Vec<(String, String)> {
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or("unknown".to_string(), |kb| format!("{:.0} GB", kb as f64 / 1048576.0));
+        .map_or("unknown".to_string(), |kb| {
+            format!("{:.0} GB", kb as f64 / 1048576.0)
+        });
     vec![
         ("date".into(), run("date", &["-u", "+%Y-%m-%d %H:%M UTC"])),
-        ("CPU".into(), format!("{model}, nproc {}", run("nproc", &[]))),
+        (
+            "CPU".into(),
+            format!("{model}, nproc {}", run("nproc", &[])),
+        ),
         ("memory".into(), mem),
         ("kernel".into(), run("uname", &["-r"])),
         (
@@ -102,7 +107,10 @@ impl Report {
         let mut t = String::new();
         let _ = writeln!(t, "## Results\n");
         if self.smoke {
-            let _ = writeln!(t, "**Smoke run (tiny sizes): correctness only, the figures mean nothing.**\n");
+            let _ = writeln!(
+                t,
+                "**Smoke run (tiny sizes): correctness only, the figures mean nothing.**\n"
+            );
         }
         for (k, v) in &self.machine {
             let _ = writeln!(t, "- {k}: {v}");
@@ -111,40 +119,74 @@ impl Report {
         self.announce_table(&mut t);
         if let Some(c) = &self.churn {
             let _ = writeln!(t, "### Churn\n");
-            let _ = writeln!(t, "| VIPs | transitions | rate (/s) | UPDATEs | matched in order | lost | out of order | unexpected | p50 ms | p99 ms | max ms | vipd CPU (cores) |");
-            let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(
+                t,
+                "| VIPs | transitions | rate (/s) | UPDATEs | matched in order | lost | out of order | unexpected | p50 ms | p99 ms | max ms | vipd CPU (cores) |"
+            );
+            let _ = writeln!(
+                t,
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            );
             let _ = writeln!(
                 t,
                 "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} |\n",
-                c.vips, c.transitions, c.achieved_rate, c.updates, c.matched, c.lost, c.out_of_order,
-                c.unexpected, ms(c.p50_ms), ms(c.p99_ms), ms(c.max_ms), c.cpu_per_s
+                c.vips,
+                c.transitions,
+                c.achieved_rate,
+                c.updates,
+                c.matched,
+                c.lost,
+                c.out_of_order,
+                c.unexpected,
+                ms(c.p50_ms),
+                ms(c.p99_ms),
+                ms(c.max_ms),
+                c.cpu_per_s
             );
         }
         if let Some(i) = &self.inbound {
             let _ = writeln!(t, "### Inbound full table\n");
-            let _ = writeln!(t, "| routes | MB sent | time s | routes/s | MB/s | vipd CPU s | RSS before MB | RSS peak MB | growth MB | max keepalive gap to BIRD ms (hold 3 s) | KEEPALIVEs | BIRD session stayed up |");
-            let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             let _ = writeln!(
                 t,
-                "| {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |\n",
+                "| routes | MB | first pass s | routes/s | MB/s | whole feed s (table re-sent) | MB sent in all | vipd CPU s (whole feed) | RSS before MB | growth by first pass MB | growth over whole feed MB | max keepalive gap to BIRD ms (hold 3 s) | KEEPALIVEs | BIRD session stayed up |"
+            );
+            let _ = writeln!(
+                t,
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            );
+            let _ = writeln!(
+                t,
+                "| {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {:.0} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |\n",
                 i.routes,
                 i.bytes as f64 / 1e6,
                 i.secs,
                 i.routes_per_s,
                 i.mb_per_s,
+                i.sustained_secs,
+                i.sustained_bytes as f64 / 1e6,
                 i.cpu,
                 mb(i.rss_before_kb),
-                mb(i.rss_peak_kb),
+                mb(i.rss_first_pass_kb.saturating_sub(i.rss_before_kb)),
                 mb(i.rss_peak_kb.saturating_sub(i.rss_before_kb)),
                 i.max_keepalive_gap_ms,
                 i.keepalives,
-                if i.bird_session_stayed_up { "yes" } else { "NO" }
+                if i.bird_session_stayed_up {
+                    "yes"
+                } else {
+                    "NO"
+                }
             );
         }
         if let Some(f) = &self.fanout {
             let _ = writeln!(t, "### Health-check fan-out\n");
-            let _ = writeln!(t, "| HTTP checks | window s | checks probed | probes | vipd CPU (cores) | RSS MB | gap−1s p50 ms | gap−1s p99 ms | gap−1s max ms | late beyond jitter p99 ms | HTTP server CPU (cores) | whole machine busy (cores) |");
-            let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(
+                t,
+                "| HTTP checks | window s | checks probed | probes | vipd CPU (cores) | RSS MB | gap−1s p50 ms | gap−1s p99 ms | gap−1s max ms | late beyond jitter p99 ms | HTTP server CPU (cores) | whole machine busy (cores) |"
+            );
+            let _ = writeln!(
+                t,
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            );
             let _ = writeln!(
                 t,
                 "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} | {} | {:.2} | {:.2} |\n",
@@ -164,7 +206,10 @@ impl Report {
         }
         if let Some(i) = &self.idle {
             let _ = writeln!(t, "### Idle footprint\n");
-            let _ = writeln!(t, "| window s | RSS MB | peak RSS MB | CPU % of a core | probes served |");
+            let _ = writeln!(
+                t,
+                "| window s | RSS MB | peak RSS MB | CPU % of a core | probes served |"
+            );
             let _ = writeln!(t, "|---:|---:|---:|---:|---:|");
             let _ = writeln!(
                 t,
@@ -190,7 +235,10 @@ impl Report {
             return;
         }
         let _ = writeln!(t, "### Announce\n");
-        let _ = writeln!(t, "| N | speaker | spawn → router holds N (s) | ÷ vipd's time | session up → N held (s) | CPU s | peak RSS MB | routes held |");
+        let _ = writeln!(
+            t,
+            "| N | speaker | spawn → router holds N (s) | ÷ vipd's time | session up → N held (s) | CPU s | peak RSS MB | routes held |"
+        );
         let _ = writeln!(t, "|---:|---|---:|---:|---:|---:|---:|---:|");
         let mut ns: Vec<u32> = self.announce.iter().map(|r| r.n).collect();
         ns.dedup();

@@ -19,7 +19,15 @@ impl Config {
         for p in &self.peers {
             peer(&mut out, p);
         }
-        out.push_str(&format!("vips ({}):\n", self.vips.len()));
+        let total: u64 = self.vips.iter().map(|v| u64::from(v.count.max(1))).sum();
+        if total == self.vips.len() as u64 {
+            out.push_str(&format!("vips ({}):\n", self.vips.len()));
+        } else {
+            out.push_str(&format!(
+                "vips ({total}, in {} entries):\n",
+                self.vips.len()
+            ));
+        }
         if self.vips.is_empty() {
             out.push_str("  none: nothing is announced\n");
         }

@@ -1044,3 +1044,87 @@ fn show(d: Duration) -> String {
 fn family(ip: IpAddr) -> &'static str {
     if ip.is_ipv4() { "IPv4" } else { "IPv6" }
 }
+
+#[cfg(test)]
+mod count_tests {
+    const HEAD: &str = "[speaker]\nasn = 65001\nrouter_id = \"10.255.1.2\"\n";
+
+    fn load(vips: &str) -> Result<crate::config::Config, String> {
+        crate::config::parse(&format!("{HEAD}{vips}"), "vipd.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_count_block_stays_one_entry_and_covers_its_prefixes() {
+        let c = load("[[vip]]\nprefix = \"198.18.0.254/32\"\ncount = 3\n").unwrap();
+        assert_eq!(c.vips.len(), 1);
+        let v = &c.vips[0];
+        assert_eq!(v.count, 3);
+        let all: Vec<String> = v.prefixes().map(|p| p.to_string()).collect();
+        assert_eq!(all, ["198.18.0.254/32", "198.18.0.255/32", "198.18.1.0/32"]);
+        assert!(v.covers("198.18.1.0/32".parse().unwrap()));
+        assert!(!v.covers("198.18.1.1/32".parse().unwrap()));
+        assert!(!v.covers("198.18.0.253/32".parse().unwrap()));
+        // Without count: one VIP, as before.
+        let c = load("[[vip]]\nprefix = \"2001:db8::1\"\n").unwrap();
+        assert_eq!(c.vips[0].count, 1);
+    }
+
+    #[test]
+    fn count_is_refused_when_it_does_not_make_a_block_of_host_prefixes() {
+        for (vips, expected) in [
+            (
+                "prefix = \"198.18.0.0/32\"\ncount = 0",
+                "vip[0].count: 0 is out of range",
+            ),
+            (
+                "prefix = \"198.18.0.0/32\"\ncount = 4194305",
+                "vip[0].count: 4194305 is out of range",
+            ),
+            (
+                "prefix = \"198.18.0.0/24\"\ncount = 2",
+                "count > 1 needs a host prefix (/32)",
+            ),
+            (
+                "prefix = \"255.255.255.254/32\"\ncount = 3",
+                "3 prefixes from 255.255.255.254/32 run past the end of the address family",
+            ),
+            (
+                "prefix = \"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\"\ncount = 2",
+                "run past the end of the address family",
+            ),
+            (
+                "prefix = \"198.18.0.0/32\"\ncount = 2\ninterface = \"lo\"",
+                "`interface`",
+            ),
+            ("prefix = \"198.18.0.0/32\"\ncount = \"2\"", "vip[0].count"),
+        ] {
+            let err = load(&format!("[[vip]]\n{vips}\n")).unwrap_err();
+            assert!(err.contains(expected), "{vips}: {err}");
+        }
+        // A single host prefix at the very end is fine.
+        load("[[vip]]\nprefix = \"255.255.255.255/32\"\ncount = 1\n").unwrap();
+    }
+
+    #[test]
+    fn blocks_must_not_overlap_each_other_or_single_vips() {
+        let err = load(
+            "[[vip]]\nprefix = \"198.18.0.0/32\"\ncount = 10\n\
+             [[vip]]\nprefix = \"198.18.0.9/32\"\ncount = 5\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("overlaps the block of vip[0]"), "{err}");
+        let err = load(
+            "[[vip]]\nprefix = \"198.18.0.0/32\"\ncount = 10\n\
+             [[vip]]\nprefix = \"198.18.0.5/32\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("inside the block of vip[0]"), "{err}");
+        // Adjacent blocks, and the other family, are fine.
+        load(
+            "[[vip]]\nprefix = \"198.18.0.0/32\"\ncount = 10\n\
+             [[vip]]\nprefix = \"198.18.0.10/32\"\ncount = 10\n\
+             [[vip]]\nprefix = \"::c612:0/128\"\ncount = 10\n",
+        )
+        .unwrap();
+    }
+}

@@ -117,7 +117,10 @@ impl Prober {
 
 impl Probe for Prober {
     async fn probe(&mut self) -> ProbeResult {
-        self.run().await
+        // Boxed: a probe's future (an HTTP client's, a gRPC call's) is
+        // several KiB; inline, every check's task would hold that much even
+        // while it sleeps between probes.
+        Box::pin(self.run()).await
     }
 }
 

@@ -179,6 +179,9 @@ pub(crate) struct Task {
     pub(crate) status: watch::Sender<StatusMap>,
 }
 
+/// A probe that starts this much after its time is logged (debug).
+const LATE: Duration = Duration::from_millis(20);
+
 /// Why a probe runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
@@ -212,6 +215,15 @@ impl Task {
                 () = tokio::time::sleep_until(next) => Trigger::Timer,
             };
             let started = Instant::now();
+            if trigger == Trigger::Timer {
+                // How late this probe starts (a busy runtime, too many checks
+                // for the cores): shown only past a bound, so 10k checks do
+                // not log 10k lines a second.
+                let late = started.saturating_duration_since(next);
+                if late >= LATE {
+                    debug!(check = %self.name, late_ms = late.as_secs_f64() * 1e3, "probe started late");
+                }
+            }
             let result = tokio::select! {
                 biased;
                 _ = shutdown.changed() => return,

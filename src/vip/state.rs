@@ -276,7 +276,10 @@ impl VipMachine {
                 self.vips[i].admin_drain = drain;
                 return self.evaluate_only(now, Some(&[i as u32]));
             }
-            VipInput::AdminDrain { prefix: None, drain } => {
+            VipInput::AdminDrain {
+                prefix: None,
+                drain,
+            } => {
                 for v in &mut self.vips {
                     v.admin_drain = drain;
                 }
@@ -1053,5 +1056,37 @@ mod tests {
         // checks goes up too, not only the one of check "a".
         let ts = m.handle(t0 + 6 * S, check("a", true, "ok"));
         assert_eq!(ts.len(), 2);
+    }
+
+    #[test]
+    fn reload_shrinking_or_growing_a_block_withdraws_or_announces_only_the_difference() {
+        let t0 = Instant::now();
+        let block = |count| {
+            let mut b = spec("198.18.0.0/32", &[]);
+            b.count = count;
+            b
+        };
+        let mut m = VipMachine::new(t0, vec![block(10)], BTreeMap::new(), None);
+        assert_eq!(m.start(t0).len(), 10);
+        let ts = m.reconfigure(t0 + S, vec![block(6)], BTreeMap::new(), &[]);
+        let gone: Vec<String> = ts.iter().map(|t| t.prefix.to_string()).collect();
+        assert_eq!(
+            gone,
+            [
+                "198.18.0.6/32",
+                "198.18.0.7/32",
+                "198.18.0.8/32",
+                "198.18.0.9/32"
+            ]
+        );
+        assert!(ts.iter().all(|t| t.to == Phase::Down && t.route.is_none()));
+        let ts = m.reconfigure(t0 + 2 * S, vec![block(8)], BTreeMap::new(), &[]);
+        assert_eq!(phases(&ts), vec![(Phase::Down, Phase::Up); 2]);
+        assert_eq!(m.status().len(), 8);
+        // The same block again: nothing moves.
+        assert!(
+            m.reconfigure(t0 + 3 * S, vec![block(8)], BTreeMap::new(), &[])
+                .is_empty()
+        );
     }
 }

@@ -10,7 +10,14 @@
 //!   must be documented; each row's example must validate, and a row that
 //!   says "required" must be refused when the key is left out.
 //! - Every ```toml block in the reference, the README, `docs/routers.md` and
-//!   `docs/operations.md` must load, as `vipd check` loads a file.
+//!   `docs/operations.md` must load, as `vipd check` loads a file, and
+//!   `configs/examples/full.toml` must set every key.
+//!
+//! Beside the configuration: every metric `src/control/metrics.rs` registers
+//! is in the tables of `docs/operations.md` (or `docs/ospf.md`) and the
+//! guide names no other; the README keeps its two entry points and shows
+//! the table of `proto-tests/bench/failover-results.md`; every relative link
+//! of the README and these guides leads to a file and heading.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -885,6 +892,30 @@ fn every_metric_vipd_serves_is_documented_and_no_other() {
         "metrics served but not in the tables of docs/operations.md or docs/ospf.md: \
          {undocumented:?}; documented but not served: {unknown:?}"
     );
+    // Every metric the operations guide names anywhere (the alert
+    // expressions too) is served; `vipd_ospf_*` names a family.
+    let suffixes = ["", "_total", "_bucket", "_sum", "_count"];
+    let mut unserved = Vec::new();
+    for (at, _) in OPERATIONS.match_indices("vipd_") {
+        let name: String = OPERATIONS[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        let served = if name.ends_with('_') {
+            registered.iter().any(|r| r.starts_with(&name))
+        } else {
+            registered
+                .iter()
+                .any(|r| suffixes.iter().any(|s| name == format!("{r}{s}")))
+        };
+        if !served {
+            unserved.push(name);
+        }
+    }
+    assert!(
+        unserved.is_empty(),
+        "docs/operations.md names metrics vipd does not serve: {unserved:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -998,4 +1029,54 @@ fn every_link_in_the_readme_and_these_guides_leads_somewhere() {
         }
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_full_example_sets_every_key_the_parser_accepts() {
+    let full = include_str!("../../../configs/examples/full.toml");
+    // `key = ` at the start of a line (perhaps commented out, for a key
+    // whose example would clash with another) or inside an inline table.
+    let sets = |key: &str| {
+        full.lines().any(|line| {
+            let line = line.trim_start().trim_start_matches('#').trim_start();
+            line.starts_with(&format!("{key} ="))
+                || line.contains(&format!("{{ {key} ="))
+                || line.contains(&format!(", {key} ="))
+        })
+    };
+    let missing: Vec<String> = parser_tables()
+        .iter()
+        .flat_map(|(table, keys)| {
+            keys.iter()
+                .filter(|k| !sets(k))
+                .map(move |k| format!("[{table}] {k}"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "configs/examples/full.toml (which docs/configuration.md says sets every key) \
+         lacks: {missing:?}"
+    );
+}
+
+#[test]
+fn the_readme_shows_the_latest_failover_benchmark_results() {
+    let results = include_str!("../../../proto-tests/bench/failover-results.md");
+    let rows: Vec<&str> = results.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows.len() >= 3, "no results table in failover-results.md");
+    let stale: Vec<&&str> = rows.iter().filter(|row| !README.contains(**row)).collect();
+    let date = results
+        .lines()
+        .find_map(|l| l.strip_prefix("- date: "))
+        .expect("failover-results.md has a `- date:` line");
+    assert!(
+        stale.is_empty() && README.contains(date),
+        "README.md's Failover benchmark section is not the one in \
+         proto-tests/bench/failover-results.md (date {date}); rows missing:\n{}",
+        stale
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
