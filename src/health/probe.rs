@@ -39,6 +39,8 @@ pub struct ProbeResult {
 /// of an HTTP body is searched for `expect_body` (the start of it).
 const EXEC_OUTPUT_KEPT: usize = 4 * 1024;
 const HTTP_BODY_SEARCHED: usize = 64 * 1024;
+/// The User-Agent of HTTP checks.
+const USER_AGENT: &str = concat!("vipd/", env!("CARGO_PKG_VERSION"), " health check");
 /// A detail longer than this is cut: it is one field of a log line.
 const MAX_DETAIL: usize = 200;
 
@@ -48,6 +50,9 @@ pub(crate) struct Prober {
     check: CheckConfig,
     /// For http/https checks; the error text if the client cannot be built.
     http: Option<Result<reqwest::Client, String>>,
+    /// For plain `http://` checks: the request's parts, precomputed, for
+    /// the lean path ([`http_plain`]) that skips the client's machinery.
+    plain: Option<PlainHttp>,
     /// For grpc checks.
     grpc: Option<GrpcProber>,
 }
@@ -62,9 +67,14 @@ impl Prober {
             CheckKind::Grpc(g) => Some(GrpcProber::new(g)),
             _ => None,
         };
+        let plain = match &check.kind {
+            CheckKind::Http(h) => PlainHttp::of(h),
+            _ => None,
+        };
         Prober {
             check: check.clone(),
             http,
+            plain,
             grpc,
         }
     }
@@ -96,7 +106,10 @@ impl Prober {
                 Err(e) => (false, io_detail(&e)),
             },
             CheckKind::Http(h) => match &self.http {
-                Some(Ok(client)) => http(client, h).await,
+                Some(Ok(client)) => match &self.plain {
+                    Some(plain) => http_plain(plain, h).await,
+                    None => http(client, h).await,
+                },
                 Some(Err(e)) => (false, e.clone()),
                 None => (false, "internal error: no HTTP client".into()),
             },
@@ -195,7 +208,7 @@ fn build_http_client(h: &HttpCheck) -> Result<reqwest::Client, String> {
         // The system trust store is read only when a certificate will be
         // verified, so a plain http check never fails over an odd store.
         .tls_built_in_root_certs(h.url.scheme() == "https" && h.tls_verify)
-        .user_agent(concat!("vipd/", env!("CARGO_PKG_VERSION"), " health check"))
+        .user_agent(USER_AGENT)
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {}", error_detail(&e)))
 }
@@ -224,6 +237,117 @@ async fn http(client: &reqwest::Client, h: &HttpCheck) -> (bool, String) {
             Err(e) => return (false, format!("HTTP {status}, body: {}", error_detail(&e))),
         }
     }
+    body_verdict(status, body, needle)
+}
+
+/// What a plain `http://` probe sends, worked out once per check.
+struct PlainHttp {
+    endpoint: Endpoint,
+    /// The request target: the URL's path and query.
+    target: hyper::Uri,
+    /// The Host header: the check's `host`, or the URL's host and port.
+    host: hyper::header::HeaderValue,
+}
+
+impl PlainHttp {
+    /// `None` when the check needs the full client: https, or credentials
+    /// in the URL (the client turns them into an Authorization header).
+    fn of(h: &HttpCheck) -> Option<Self> {
+        use url::Position;
+        let url = &h.url;
+        if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
+            return None;
+        }
+        let endpoint = h.endpoint()?;
+        let target = url[Position::BeforePath..Position::AfterQuery]
+            .parse()
+            .ok()?;
+        let host = match &h.host {
+            Some(host) => host.as_str(),
+            None => &url[Position::BeforeHost..Position::AfterPort],
+        };
+        let host = hyper::header::HeaderValue::from_str(host).ok()?;
+        Some(PlainHttp {
+            endpoint,
+            target,
+            host,
+        })
+    }
+
+    fn request(&self) -> hyper::Request<http_body_util::Empty<bytes::Bytes>> {
+        use hyper::header;
+        let mut request = hyper::Request::new(http_body_util::Empty::new());
+        *request.uri_mut() = self.target.clone();
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, self.host.clone());
+        headers.insert(header::USER_AGENT, header::HeaderValue::from_static(USER_AGENT));
+        headers.insert(header::ACCEPT, header::HeaderValue::from_static("*/*"));
+        // One request per connection, as with the full client: say so.
+        headers.insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        request
+    }
+}
+
+/// A plain `http://` probe: a fresh TCP connection, one HTTP/1.1 GET, the
+/// status and (when `expect_body` is set) the start of the body. The same
+/// request and the same details as [`http`], at a fraction of the cost: no
+/// connection pool, no spawned connection task, no per-request client
+/// bookkeeping (10k checks a second spend most of their CPU there).
+async fn http_plain(plain: &PlainHttp, h: &HttpCheck) -> (bool, String) {
+    use http_body_util::BodyExt;
+    let stream = match connect(&plain.endpoint).await {
+        Ok(s) => s,
+        Err(e) => return (false, io_detail(&e)),
+    };
+    let _ = stream.set_nodelay(true);
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, connection) = match hyper::client::conn::http1::handshake(io).await {
+        Ok(pair) => pair,
+        Err(e) => return (false, error_detail(&e)),
+    };
+    let exchange = async {
+        let mut response = match sender.send_request(plain.request()).await {
+            Ok(r) => r,
+            Err(e) => return (false, error_detail(&e)),
+        };
+        let status = response.status().as_u16();
+        if !h.status_passes(status) {
+            return (false, format!("HTTP {status}"));
+        }
+        let Some(needle) = &h.expect_body else {
+            return (true, format!("HTTP {status}"));
+        };
+        let body = response.body_mut();
+        let mut seen = Vec::new();
+        while seen.len() < HTTP_BODY_SEARCHED {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        seen.extend_from_slice(data);
+                    }
+                }
+                None => break,
+                Some(Err(e)) => {
+                    return (false, format!("HTTP {status}, body: {}", error_detail(&e)));
+                }
+            }
+        }
+        body_verdict(status, seen, needle)
+    };
+    // The connection is driven here, not in a task of its own: the probe
+    // ends (and the socket closes) when the exchange does.
+    let mut connection = std::pin::pin!(connection);
+    let mut exchange = std::pin::pin!(exchange);
+    tokio::select! {
+        biased;
+        outcome = &mut exchange => outcome,
+        // The connection ended first (closed or failed): the exchange has
+        // all it will get, and ends with it.
+        _ = &mut connection => exchange.await,
+    }
+}
+
+fn body_verdict(status: u16, mut body: Vec<u8>, needle: &str) -> (bool, String) {
     body.truncate(HTTP_BODY_SEARCHED);
     let needle = needle.as_bytes();
     if body.windows(needle.len()).any(|w| w == needle) {
