@@ -292,12 +292,10 @@ fn grpc_server(ns: &Netns) -> mpsc::Sender<Grpc> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .expect("bind the gRPC server");
-            let server = tokio::spawn(
-                tonic::transport::Server::builder().serve_with_incoming(
-                    service,
-                    tonic::transport::server::TcpIncoming::from(listener),
-                ),
-            );
+            let server = tokio::spawn(tonic::transport::Server::builder().serve_with_incoming(
+                service,
+                tonic::transport::server::TcpIncoming::from(listener),
+            ));
             let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::unbounded_channel();
             std::thread::spawn(move || {
                 while let Ok(cmd) = rx.recv() {
@@ -342,16 +340,26 @@ fn dns_grpc_and_lease_checks_announce_and_withdraw_at_the_router() {
     let took = lab.wait("dns SERVFAIL withdraws", &[GRPC_V4], &[DNS_V4, DNS_V6]);
     let cause = lab.withdrawal_cause(mark, DNS_V4);
     println!("dns SERVFAIL: withdrawn at the router after {took:?}; vipd: {cause}");
-    assert!(cause.contains("SERVFAIL"), "the cause names the rcode: {cause}");
+    assert!(
+        cause.contains("SERVFAIL"),
+        "the cause names the rcode: {cause}"
+    );
     dns_mode.store(DNS_ANSWER, Ordering::Relaxed);
     let took = lab.wait("dns answers again", &[DNS_V4, DNS_V6], &[]);
     println!("dns answering again: back at the router after {took:?}");
     let mark = lab.vipd.log_len();
     dns_mode.store(DNS_SILENT, Ordering::Relaxed);
-    let took = lab.wait("a silent DNS server withdraws", &[GRPC_V4], &[DNS_V4, DNS_V6]);
+    let took = lab.wait(
+        "a silent DNS server withdraws",
+        &[GRPC_V4],
+        &[DNS_V4, DNS_V6],
+    );
     let cause = lab.withdrawal_cause(mark, DNS_V4);
     println!("dns silent: withdrawn at the router after {took:?}; vipd: {cause}");
-    assert!(cause.contains("timeout"), "the cause names the timeout: {cause}");
+    assert!(
+        cause.contains("timeout"),
+        "the cause names the timeout: {cause}"
+    );
     dns_mode.store(DNS_ANSWER, Ordering::Relaxed);
     lab.wait("dns back", &[DNS_V4, DNS_V6], &[]);
 
@@ -361,16 +369,26 @@ fn dns_grpc_and_lease_checks_announce_and_withdraw_at_the_router() {
     let took = lab.wait("grpc NOT_SERVING withdraws", &[DNS_V4], &[GRPC_V4, GRPC_V6]);
     let cause = lab.withdrawal_cause(mark, GRPC_V4);
     println!("grpc NOT_SERVING: withdrawn at the router after {took:?}; vipd: {cause}");
-    assert!(cause.contains("NOT_SERVING"), "the cause names the status: {cause}");
+    assert!(
+        cause.contains("NOT_SERVING"),
+        "the cause names the status: {cause}"
+    );
     grpc.send(Grpc::Set(ServingStatus::Serving)).unwrap();
     let took = lab.wait("grpc SERVING again", &[GRPC_V4, GRPC_V6], &[]);
     println!("grpc SERVING again: back at the router after {took:?}");
     grpc.send(Grpc::Stop).unwrap();
-    let took = lab.wait("a stopped gRPC server withdraws", &[DNS_V4], &[GRPC_V4, GRPC_V6]);
+    let took = lab.wait(
+        "a stopped gRPC server withdraws",
+        &[DNS_V4],
+        &[GRPC_V4, GRPC_V6],
+    );
     println!("grpc server stopped: withdrawn at the router after {took:?}");
 
     // lease: renewed by an "application" loop, which then hangs.
-    assert_eq!(lab.lease(&["app", "--ttl", "1s"]), "lease app: held for 1s\n");
+    assert_eq!(
+        lab.lease(&["app", "--ttl", "1s"]),
+        "lease app: held for 1s\n"
+    );
     lab.wait("a renewed lease announces", &[LEASE_V4, LEASE_V6], &[]);
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(400));
@@ -383,7 +401,11 @@ fn dns_grpc_and_lease_checks_announce_and_withdraw_at_the_router() {
     }
     let last_renewal = Instant::now();
     let mark = lab.vipd.log_len();
-    let took = lab.wait("a lease nobody renews withdraws", &[DNS_V4], &[LEASE_V4, LEASE_V6]);
+    let took = lab.wait(
+        "a lease nobody renews withdraws",
+        &[DNS_V4],
+        &[LEASE_V4, LEASE_V6],
+    );
     let cause = lab.withdrawal_cause(mark, LEASE_V4);
     println!(
         "lease not renewed: withdrawn at the router {:?} after the last renewal (ttl 1s); vipd: {cause}",
@@ -394,7 +416,11 @@ fn dns_grpc_and_lease_checks_announce_and_withdraw_at_the_router() {
         "withdrawn before the ttl ran out ({took:?})"
     );
     lab.lease(&["app"]);
-    lab.wait("the lease renewed with its own ttl", &[LEASE_V4, LEASE_V6], &[]);
+    lab.wait(
+        "the lease renewed with its own ttl",
+        &[LEASE_V4, LEASE_V6],
+        &[],
+    );
     assert_eq!(lab.lease(&["app", "--release"]), "lease app: released\n");
     let took = lab.wait("a released lease withdraws", &[], &[LEASE_V4, LEASE_V6]);
     println!("lease released: withdrawn at the router after {took:?}");

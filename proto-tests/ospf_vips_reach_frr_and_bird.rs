@@ -168,7 +168,6 @@ fn vips_reach_frr_and_bird_as_external_lsas_in_both_versions() {
     vips_reach_both_routers(Some("external"));
 }
 
-
 fn vips_reach_both_routers(vip_lsa: Option<&str>) {
     let lab = deploy(vip_lsa);
     // What each version originates VIPs as (the default: stub).

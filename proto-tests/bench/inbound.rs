@@ -31,6 +31,8 @@ const UPSTREAM_IP: Ipv4Addr = Ipv4Addr::new(10, 255, 2, 1);
 const VIPD_UPLINK_IP: Ipv4Addr = Ipv4Addr::new(10, 255, 2, 2);
 const PER_UPDATE: usize = 4;
 const DEADLINE: Duration = Duration::from_secs(300);
+/// The re-sending stops early if vipd's RSS passes this.
+const RSS_CAP_KB: u64 = 1 << 20;
 
 #[derive(Debug)]
 pub struct InboundResult {
@@ -49,6 +51,8 @@ pub struct InboundResult {
     /// sustain time), and the bytes sent in that time.
     pub sustained_secs: f64,
     pub sustained_bytes: usize,
+    /// The re-sending was stopped early because vipd's RSS passed 1 GiB.
+    pub capped: bool,
     pub max_keepalive_gap_ms: f64,
     pub keepalives: usize,
     pub all_counted: bool,
@@ -242,6 +246,8 @@ pub fn run(v4: u32, v6: u32, sustain: Duration) -> Result<InboundResult, String>
     // The table once (the parse rate), then again and again for `sustain`
     // (every prefix re-announced, as a flapping upstream would), so the
     // KEEPALIVE check covers several hold times of full-speed parsing.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_feed = stop.clone();
     let sender = thread::spawn(move || -> Result<usize, String> {
         let mut last_keepalive = Instant::now();
         let mut sent = 0;
@@ -259,7 +265,7 @@ pub fn run(v4: u32, v6: u32, sustain: Duration) -> Result<InboundResult, String>
                 sent += chunk.len();
             }
             let end = *sustain_end.get_or_insert_with(|| Instant::now() + sustain);
-            if Instant::now() >= end {
+            if Instant::now() >= end || stop_feed.load(Ordering::Relaxed) {
                 break;
             }
         }
@@ -291,9 +297,15 @@ pub fn run(v4: u32, v6: u32, sustain: Duration) -> Result<InboundResult, String>
         }
         thread::sleep(Duration::from_millis(50));
     }
+    let mut capped = false;
     while !sender.is_finished() && t0.elapsed() < DEADLINE {
         if let Some(u) = common::usage(vipd.pid) {
             peak_rss = peak_rss.max(u.rss_kb).max(u.hwm_kb);
+        }
+        // This machine is shared: stop re-sending once vipd holds 1 GiB.
+        if peak_rss > RSS_CAP_KB && !capped {
+            capped = true;
+            stop.store(true, Ordering::Relaxed);
         }
         thread::sleep(Duration::from_millis(50));
     }
@@ -325,6 +337,7 @@ pub fn run(v4: u32, v6: u32, sustain: Duration) -> Result<InboundResult, String>
         cpu: after.cpu - before.cpu,
         sustained_secs: sustained,
         sustained_bytes: sent,
+        capped,
         max_keepalive_gap_ms: gap,
         keepalives,
         all_counted: counted >= routes,

@@ -156,13 +156,17 @@ impl Report {
             );
             let _ = writeln!(
                 t,
-                "| {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {:.0} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |\n",
+                "| {} | {:.1} | {:.2} | {:.0} | {:.1} | {} | {:.0} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |\n",
                 i.routes,
                 i.bytes as f64 / 1e6,
                 i.secs,
                 i.routes_per_s,
                 i.mb_per_s,
-                i.sustained_secs,
+                if i.capped {
+                    format!("{:.1} (stopped: vipd RSS > 1 GiB)", i.sustained_secs)
+                } else {
+                    format!("{:.1}", i.sustained_secs)
+                },
                 i.sustained_bytes as f64 / 1e6,
                 i.cpu,
                 mb(i.rss_before_kb),

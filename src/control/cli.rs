@@ -192,10 +192,7 @@ pub fn lease(
     ttl: Option<String>,
     release: bool,
 ) -> Result<String, CliError> {
-    let response = request(
-        socket,
-        &Request::Lease(LeaseRequest { name, ttl, release }),
-    )?;
+    let response = request(socket, &Request::Lease(LeaseRequest { name, ttl, release }))?;
     let lease = response.lease.ok_or_else(|| CliError::Protocol {
         path: socket.to_path_buf(),
         message: "the answer has no lease".into(),

@@ -380,7 +380,10 @@ checks = ["app"]
         .cli(|s| cli::lease(s, "app".into(), Some("soon".into()), false))
         .await
         .expect_err("bad ttl");
-    assert!(refused.to_string().starts_with("bad ttl \"soon\""), "{refused}");
+    assert!(
+        refused.to_string().starts_with("bad ttl \"soon\""),
+        "{refused}"
+    );
     let refused = node
         .cli(|s| cli::lease(s, "app".into(), Some("1ms".into()), false))
         .await
@@ -390,10 +393,7 @@ checks = ["app"]
         .cli(|s| cli::lease(s, "maintenance".into(), None, false))
         .await
         .expect_err("not a lease");
-    assert_eq!(
-        refused.to_string(),
-        "no lease check named \"maintenance\""
-    );
+    assert_eq!(refused.to_string(), "no lease check named \"maintenance\"");
     assert_eq!(lease_vip(&node.status().await), "down");
     node.stop().await;
 }

@@ -48,7 +48,8 @@ const MAX_DETAIL: usize = 200;
 /// connections are not: every probe opens a fresh one).
 pub(crate) struct Prober {
     check: CheckConfig,
-    /// For http/https checks; the error text if the client cannot be built.
+    /// For https checks (and http ones with credentials in the URL); the
+    /// error text if the client cannot be built.
     http: Option<Result<reqwest::Client, String>>,
     /// For plain `http://` checks: the request's parts, precomputed, for
     /// the lean path ([`http_plain`]) that skips the client's machinery.
@@ -59,16 +60,18 @@ pub(crate) struct Prober {
 
 impl Prober {
     pub(crate) fn new(check: &CheckConfig) -> Self {
+        let plain = match &check.kind {
+            CheckKind::Http(h) => PlainHttp::of(h),
+            _ => None,
+        };
+        // Only checks that need it get (and set up) the full client: a
+        // daemon with plain http checks alone never touches TLS code.
         let http = match &check.kind {
-            CheckKind::Http(h) => Some(http_client(h)),
+            CheckKind::Http(h) if plain.is_none() => Some(http_client(h)),
             _ => None,
         };
         let grpc = match &check.kind {
             CheckKind::Grpc(g) => Some(GrpcProber::new(g)),
-            _ => None,
-        };
-        let plain = match &check.kind {
-            CheckKind::Http(h) => PlainHttp::of(h),
             _ => None,
         };
         Prober {
@@ -105,13 +108,11 @@ impl Prober {
                 Ok(_) => (true, "connected".into()),
                 Err(e) => (false, io_detail(&e)),
             },
-            CheckKind::Http(h) => match &self.http {
-                Some(Ok(client)) => match &self.plain {
-                    Some(plain) => http_plain(plain, h).await,
-                    None => http(client, h).await,
-                },
-                Some(Err(e)) => (false, e.clone()),
-                None => (false, "internal error: no HTTP client".into()),
+            CheckKind::Http(h) => match (&self.plain, &self.http) {
+                (Some(plain), _) => http_plain(plain, h).await,
+                (None, Some(Ok(client))) => http(client, h).await,
+                (None, Some(Err(e))) => (false, e.clone()),
+                (None, None) => (false, "internal error: no HTTP client".into()),
             },
             CheckKind::File(f) => file(f).await,
             CheckKind::Process(p) => process(p).await,

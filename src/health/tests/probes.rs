@@ -593,3 +593,120 @@ async fn a_missing_or_garbled_pidfile_fails_with_its_path() {
     let result = probe(process(pidfile)).await;
     assert_eq!(result.detail, format!("{shown}: \"0\" is not a pid"));
 }
+
+// ---------------------------------------------------------------------------
+// http: the lean path for plain http:// (no client, the same request and details)
+
+/// A server that reads one request head (kept, lowercased) and answers
+/// `response` verbatim, then closes.
+async fn raw_server(response: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).to_lowercase());
+            let _ = stream.write_all(response).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (addr, requests)
+}
+
+#[tokio::test]
+async fn http_request_names_host_and_port_and_asks_to_close() {
+    let server = TestServer::http(Reply::Status(200, "")).await;
+    let result = probe(http(http_check(&format!(
+        "http://{}/a/b?x=1&y=2#frag",
+        server.addr
+    ))))
+    .await;
+    assert_eq!((result.ok, result.detail.as_str()), (true, "HTTP 200"));
+    let request = server.requests.lock().unwrap()[0].clone();
+    assert!(request.starts_with("get /a/b?x=1&y=2 http/1.1\r\n"), "{request}");
+    assert!(
+        request.contains(&format!("\r\nhost: {}\r\n", server.addr)),
+        "{request}"
+    );
+    assert!(request.contains("\r\nconnection: close\r\n"), "{request}");
+    assert!(
+        request.contains("\r\nuser-agent: vipd/") && request.contains(" health check\r\n"),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_searched_across_chunks() {
+    let (addr, _) = raw_server(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+          5\r\nstatu\r\n8\r\ns: ready\r\n0\r\n\r\n",
+    )
+    .await;
+    let mut h = http_check(&format!("http://{addr}/"));
+    h.expect_body = Some("status: ready".into());
+    let result = probe(http(h.clone())).await;
+    assert_eq!(
+        (result.ok, result.detail.as_str()),
+        (true, "HTTP 200, body matches")
+    );
+    h.expect_body = Some("healthy".into());
+    let result = probe(http(h)).await;
+    assert_eq!(
+        (result.ok, result.detail.as_str()),
+        (false, "HTTP 200, body lacks \"healthy\"")
+    );
+}
+
+#[tokio::test]
+async fn a_body_cut_short_fails_with_the_cause() {
+    let (addr, _) = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nstatus").await;
+    let mut h = http_check(&format!("http://{addr}/"));
+    h.expect_body = Some("status: ready".into());
+    let result = probe(http(h)).await;
+    assert!(!result.ok, "{result:?}");
+    assert!(result.detail.starts_with("HTTP 200, body: "), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_closes_without_answering_fails() {
+    let (addr, requests) = raw_server(b"").await;
+    let result = probe(http(http_check(&format!("http://{addr}/")))).await;
+    assert_eq!(
+        (result.ok, result.detail.as_str()),
+        (false, "connection closed before message completed")
+    );
+    assert_eq!(requests.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_garbled_response_fails() {
+    let (addr, _) = raw_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
+    let result = probe(http(http_check(&format!("http://{addr}/")))).await;
+    assert!(!result.ok, "{result:?}");
+    assert!(!result.detail.is_empty());
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_are_sent_as_basic_authorization() {
+    let server = TestServer::http(Reply::Status(200, "")).await;
+    let url = format!("http://probe:secret@{}/", server.addr);
+    let result = probe(http(http_check(&url))).await;
+    assert_eq!((result.ok, result.detail.as_str()), (true, "HTTP 200"));
+    let request = server.requests.lock().unwrap()[0].clone();
+    // base64("probe:secret")
+    assert!(
+        request.contains("\r\nauthorization: basic chjvymu6c2vjcmv0\r\n"),
+        "{request}"
+    );
+}
