@@ -207,15 +207,10 @@ fn run(path: PathBuf, format: LogFormat, level: &str, control_socket: Option<Pat
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
-    let runtime = match (if std::env::var_os("VIPD_PERF2_CT").is_some() {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    })
-    .enable_all()
-    .build()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
     {
         Ok(rt) => rt,
         Err(e) => {
