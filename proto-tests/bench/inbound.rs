@@ -253,8 +253,9 @@ pub fn run(v4: u32, v6: u32, sustain: Duration) -> Result<InboundResult, String>
         let mut sent = 0;
         let mut sustain_end = None;
         loop {
-            for chunk in feed.chunks(64 * 1024) {
-                // The upstream's own KEEPALIVEs (hold time 90 s).
+            for chunk in message_chunks(&feed, 64 * 1024) {
+                // The upstream's own KEEPALIVEs (hold time 90 s), between
+                // whole messages: chunks end on message boundaries.
                 if last_keepalive.elapsed() > Duration::from_secs(10) {
                     stream
                         .write_all(&frame(4, &[]))
@@ -396,4 +397,24 @@ fn keepalive_gap(
         .map(|w| w[1].duration_since(w[0]).unwrap_or_default().as_secs_f64() * 1e3)
         .fold(0.0, f64::max);
     Ok((gap, count))
+}
+
+/// `feed` (whole BGP messages back to back) cut into pieces of about
+/// `size` bytes, each ending where a message ends, so that something else
+/// can be written between two pieces.
+fn message_chunks(feed: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut at) = (0, 0);
+    while at + 19 <= feed.len() {
+        let len = usize::from(u16::from_be_bytes([feed[at + 16], feed[at + 17]])).max(19);
+        at = (at + len).min(feed.len());
+        if at - start >= size {
+            chunks.push(&feed[start..at]);
+            start = at;
+        }
+    }
+    if start < feed.len() {
+        chunks.push(&feed[start..]);
+    }
+    chunks
 }

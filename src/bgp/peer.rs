@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -56,12 +56,22 @@ pub struct PeerStop {
 }
 
 /// What a peer task reports from its connections.
+/// The most one read takes from the socket.
+const READ_CHUNK: usize = 64 * 1024;
+/// Reads of one connection that may wait to be handled: with [`READ_CHUNK`],
+/// at most 1 MiB of a peer's messages is buffered in vipd, however fast it
+/// sends (a full Internet table costs no more memory than a few UPDATEs).
+const READS_IN_FLIGHT: usize = 16;
+
 enum Event {
     Connected {
         attempt: u64,
         result: io::Result<TcpStream>,
     },
-    Read(ConnId, Bytes),
+    /// Bytes read; the permit returns to the reader once they are handled,
+    /// so at most [`READS_IN_FLIGHT`] reads wait and a peer that sends
+    /// faster than we decode is slowed down by TCP, not buffered here.
+    Read(ConnId, Bytes, OwnedSemaphorePermit),
     Closed(ConnId, Option<String>),
     /// RFC 9687: a write made no progress for the send hold time.
     SendStuck(ConnId),
@@ -419,7 +429,9 @@ impl PeerTask {
                     ),
                 }
             }
-            Event::Read(conn, bytes) => self.session.handle(now, Input::Received { conn, bytes }),
+            Event::Read(conn, bytes, _permit) => {
+                self.session.handle(now, Input::Received { conn, bytes })
+            }
             Event::SendStuck(conn) => self
                 .session
                 .handle(now, Input::SendHoldTimerExpired { conn }),
@@ -473,18 +485,23 @@ impl PeerTask {
         let (mut rd, mut wr) = stream.into_split();
         let events = self.events_tx.clone();
         let reader = tokio::spawn(async move {
-            let mut buf = vec![0u8; 65536];
+            let mut buf = vec![0u8; READ_CHUNK];
+            let credit = Arc::new(Semaphore::new(READS_IN_FLIGHT));
             loop {
+                // Wait until the session has handled enough of what came
+                // before: the kernel's receive buffer then fills and TCP
+                // flow control holds the sender back.
+                let Ok(permit) = credit.clone().acquire_owned().await else {
+                    return;
+                };
                 match rd.read(&mut buf).await {
                     Ok(0) => {
                         let _ = events.send(Event::Closed(conn, None));
                         return;
                     }
                     Ok(n) => {
-                        if events
-                            .send(Event::Read(conn, Bytes::copy_from_slice(&buf[..n])))
-                            .is_err()
-                        {
+                        let bytes = Bytes::copy_from_slice(&buf[..n]);
+                        if events.send(Event::Read(conn, bytes, permit)).is_err() {
                             return;
                         }
                     }

@@ -281,10 +281,16 @@ impl PlainHttp {
         *request.uri_mut() = self.target.clone();
         let headers = request.headers_mut();
         headers.insert(header::HOST, self.host.clone());
-        headers.insert(header::USER_AGENT, header::HeaderValue::from_static(USER_AGENT));
+        headers.insert(
+            header::USER_AGENT,
+            header::HeaderValue::from_static(USER_AGENT),
+        );
         headers.insert(header::ACCEPT, header::HeaderValue::from_static("*/*"));
         // One request per connection, as with the full client: say so.
-        headers.insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
         request
     }
 }

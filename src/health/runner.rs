@@ -229,9 +229,10 @@ impl Task {
                 _ = shutdown.changed() => return,
                 result = probe.probe() => result,
             };
-            self.record(result.clone());
+            let ok = result.ok;
+            self.record(result);
 
-            if !result.ok {
+            if !ok {
                 watch.disarm();
             } else if trigger == Trigger::Timer {
                 // After an event whose re-probe passed (the service closed an

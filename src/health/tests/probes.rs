@@ -634,7 +634,10 @@ async fn http_request_names_host_and_port_and_asks_to_close() {
     .await;
     assert_eq!((result.ok, result.detail.as_str()), (true, "HTTP 200"));
     let request = server.requests.lock().unwrap()[0].clone();
-    assert!(request.starts_with("get /a/b?x=1&y=2 http/1.1\r\n"), "{request}");
+    assert!(
+        request.starts_with("get /a/b?x=1&y=2 http/1.1\r\n"),
+        "{request}"
+    );
     assert!(
         request.contains(&format!("\r\nhost: {}\r\n", server.addr)),
         "{request}"
