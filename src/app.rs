@@ -742,6 +742,15 @@ impl Daemon {
         } else {
             info!(%reason, "shutting down: withdrawing every VIP");
         }
+        // OSPF flushes first, the LSAs in force as they are: withdrawing the
+        // VIPs first would re-originate the Router-LSA (stub VIPs) just
+        // before the flush, and routers drop a flush that arrives within
+        // MinLSArrival (1 s) of the instance it ages out. OSPF has no
+        // drain: flushing at once is how it moves traffic away.
+        #[cfg(feature = "ospf")]
+        if let Some(ctl) = self.ospf_ctl.take() {
+            ctl.stop(&reason);
+        }
         let (done_tx, done_rx) = oneshot::channel();
         let _ = self.vip_tx.send(VipCommand::Shutdown {
             drain,
