@@ -47,6 +47,7 @@ mod failover_measure;
 mod harness;
 
 mod exabgp;
+mod machine;
 mod report;
 
 use anycast::AnycastLab;

@@ -39,6 +39,7 @@ mod fanout;
 mod httpd;
 mod idle;
 mod inbound;
+mod machine;
 mod mrt;
 mod table;
 

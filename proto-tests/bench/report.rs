@@ -2,7 +2,6 @@
 //! the machine it ran on, and how the results compare with the targets.
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use crate::failover_measure::{DrainResult, FailoverResult, RATE};
 
@@ -73,42 +72,19 @@ fn count(values: impl IntoIterator<Item = usize>) -> Option<Summary> {
 
 /// `date -u`, `uname -r`, the CPU model and count, the routers' versions.
 pub fn machine() -> Vec<(String, String)> {
-    let run = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .output()
-            .map(|o| {
-                let text = String::from_utf8_lossy(&o.stdout).into_owned()
-                    + &String::from_utf8_lossy(&o.stderr);
-                text.lines().next().unwrap_or_default().trim().to_string()
-            })
-            .unwrap_or_else(|e| format!("({program}: {e})"))
-    };
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown", |(_, m)| m.trim())
-        .to_string();
-    let cpus = cpuinfo
+    use super::machine::{build, cpu_model, first_line as run};
+    let cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
         .lines()
         .filter(|l| l.starts_with("processor"))
         .count();
     vec![
         ("date".into(), run("date", &["-u", "+%Y-%m-%d %H:%M UTC"])),
         ("kernel (uname -r)".into(), run("uname", &["-r"])),
-        ("CPU".into(), format!("{model}, {cpus} CPUs")),
+        ("CPU".into(), format!("{}, {cpus} CPUs", cpu_model())),
         ("router".into(), run("bird", &["--version"])),
         ("ExaBGP".into(), run("/usr/sbin/exabgp", &["--version"])),
-        (
-            "vipd build".into(),
-            if cfg!(debug_assertions) {
-                "debug (run with --release for real figures)".into()
-            } else {
-                "release".into()
-            },
-        ),
+        ("vipd build".into(), build()),
     ]
 }
 

@@ -2,7 +2,6 @@
 //! ratios against vipd from the same run, and the targets met or missed.
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use crate::announce::{Result_ as Announce, Speaker};
 use crate::churn::ChurnResult;
@@ -23,24 +22,7 @@ pub struct Report {
 
 /// Date, CPU, kernel and the version of every tool.
 pub fn machine() -> Vec<(String, String)> {
-    let run = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .output()
-            .map(|o| {
-                let text = String::from_utf8_lossy(&o.stdout).into_owned()
-                    + &String::from_utf8_lossy(&o.stderr);
-                text.lines().next().unwrap_or_default().trim().to_string()
-            })
-            .unwrap_or_else(|e| format!("({program}: {e})"))
-    };
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown", |(_, m)| m.trim())
-        .to_string();
+    use super::machine::{build, cpu_model, first_line as run};
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let mem = meminfo
         .lines()
@@ -53,7 +35,7 @@ pub fn machine() -> Vec<(String, String)> {
         ("date".into(), run("date", &["-u", "+%Y-%m-%d %H:%M UTC"])),
         (
             "CPU".into(),
-            format!("{model}, nproc {}", run("nproc", &[])),
+            format!("{}, nproc {}", cpu_model(), run("nproc", &[])),
         ),
         ("memory".into(), mem),
         ("kernel".into(), run("uname", &["-r"])),
@@ -69,14 +51,7 @@ pub fn machine() -> Vec<(String, String)> {
         ("BIRD".into(), run("bird", &["--version"])),
         ("GoBGP".into(), run("gobgpd", &["--version"])),
         ("ExaBGP".into(), run("/usr/sbin/exabgp", &["--version"])),
-        (
-            "vipd build".into(),
-            if cfg!(debug_assertions) {
-                "debug (figures are meaningless; use --release)".into()
-            } else {
-                "release".into()
-            },
-        ),
+        ("vipd build".into(), build()),
     ]
 }
 
