@@ -30,8 +30,8 @@ seconds="${VIPD_FUZZ_SECONDS:-${FUZZ_SECONDS:-60}}"
 sanitizer="${VIPD_FUZZ_SANITIZER:-address}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz/run.sh: cargo-fuzz is not installed (cargo install cargo-fuzz); not fuzzing."
-    exit 0
+    echo "fuzz/run.sh: cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2
+    exit 1
 fi
 
 # A toolchain that accepts the sanitizer flags cargo-fuzz passes.
