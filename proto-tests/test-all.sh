@@ -36,6 +36,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo clippy --no-default-features (vipd without the OSPF module)"
+cargo clippy --locked --all-targets --no-default-features -- -D warnings
 echo "== cargo build"
 cargo build --locked
 echo "== Dockerfile: hadolint, then the image's build step (cargo build --locked --release)"

@@ -35,8 +35,12 @@ use crate::vip::task::{self as vip_task, VipCommand};
 use crate::vip::{Originator, VipRoute};
 
 /// How long shutdown may take before the remaining tasks are abandoned; the
-/// CLI promises an exit within one second of SIGTERM.
+/// CLI promises an exit within one second of SIGTERM (OSPF may need up to
+/// [`OSPF_STOP_BUDGET`]).
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(800);
+/// OSPF's share, from the moment it is told to stop: a flush held by
+/// MinLSArrival (1 s) plus the wait for its acknowledgment (0.5 s).
+const OSPF_STOP_BUDGET: Duration = Duration::from_millis(1700);
 
 /// Why vipd could not start.
 #[derive(Debug, thiserror::Error)]
@@ -751,6 +755,7 @@ impl Daemon {
         if let Some(ctl) = self.ospf_ctl.take() {
             ctl.stop(&reason);
         }
+        let ospf_deadline = tokio::time::Instant::now() + OSPF_STOP_BUDGET;
         let (done_tx, done_rx) = oneshot::channel();
         let _ = self.vip_tx.send(VipCommand::Shutdown {
             drain,
@@ -766,14 +771,22 @@ impl Daemon {
             .filter_map(|k| self.stop_peer(k, &reason, CeaseSubcode::AdministrativeShutdown))
             .collect();
         tasks.extend(self.listener.take());
-        // OSPF flushes everything it originated when told to stop.
-        tasks.extend(self.ospf.take());
         let all = async {
             for t in tasks {
                 let _ = t.await;
             }
         };
-        if tokio::time::timeout(SHUTDOWN_BUDGET, all).await.is_err() {
+        // OSPF flushes everything it originated when told to stop, on its
+        // own budget: since the stop above, not since the drain ended.
+        let ospf = async {
+            if let Some(t) = self.ospf.take()
+                && tokio::time::timeout_at(ospf_deadline, t).await.is_err()
+            {
+                warn!("OSPF did not finish its flush in time");
+            }
+        };
+        let (sessions, ()) = tokio::join!(tokio::time::timeout(SHUTDOWN_BUDGET, all), ospf);
+        if sessions.is_err() {
             warn!("some sessions did not close in time");
         }
         // Only now, with every withdrawal sent and every drain over: packets

@@ -16,6 +16,7 @@
 use std::path::Path;
 
 use vipd::bgp::wire::{DecodeOptions, decode_message};
+#[cfg(feature = "ospf")]
 use vipd::ospf::wire::Packet;
 
 #[path = "../fuzz/inputs.rs"]
@@ -173,6 +174,7 @@ fn bgp_decoding_allocates_at_most_a_small_multiple_of_the_message() {
 }
 
 #[test]
+#[cfg(feature = "ospf")]
 fn ospf_decoding_allocates_at_most_a_small_multiple_of_the_packet() {
     let mut worst = None;
     let mut count = 0;

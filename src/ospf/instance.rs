@@ -29,7 +29,8 @@ use super::wire::{AuthHeader, Body, DecodeError, Packet, Version};
 const AGE_SWEEP: Duration = Duration::from_secs(1);
 /// While shutting down: how long to keep retransmitting flushed LSAs before
 /// giving up on an acknowledgment, and how often to retransmit meanwhile.
-/// The whole daemon promises to exit within a second of SIGTERM.
+/// A flush held by MinLSArrival (an LSA changed in the last second) starts
+/// this wait when it is sent, so shutdown takes at most 1.5 s.
 const SHUTDOWN_FLUSH_WAIT: Duration = Duration::from_millis(500);
 const SHUTDOWN_RXMT: Duration = Duration::from_millis(150);
 
@@ -307,11 +308,13 @@ impl Instance {
                     .copied()
                     .collect()
             };
-            let pending = self.ifaces.iter().any(|i| {
-                i.neighbors
-                    .values()
-                    .any(|n| n.floods() && !unacked(n).is_empty())
-            });
+            // Flushes held by MinLSArrival are still to be sent.
+            let pending = self.origin.has_deferred()
+                || self.ifaces.iter().any(|i| {
+                    i.neighbors
+                        .values()
+                        .any(|n| n.floods() && !unacked(n).is_empty())
+                });
             if !pending || now >= s.give_up_at {
                 for (iface, i) in self.ifaces.iter().enumerate() {
                     for n in i.neighbors.values().filter(|n| n.floods()) {
@@ -372,6 +375,14 @@ impl Instance {
         match self.shutdown {
             Some(_) => SHUTDOWN_RXMT,
             None => self.ifaces[iface].rxmt_interval(),
+        }
+    }
+
+    /// A flush held by MinLSArrival until `at`: shutdown waits for it and
+    /// gives its acknowledgment the usual time.
+    pub(crate) fn hold_shutdown_until(&mut self, at: Instant) {
+        if let Some(s) = &mut self.shutdown {
+            s.give_up_at = s.give_up_at.max(at + SHUTDOWN_FLUSH_WAIT);
         }
     }
 

@@ -104,15 +104,25 @@ pub(crate) async fn run_instance(
     let mut published = Instant::now();
     loop {
         let deadline = inst.poll_timeout().map(Instant::from_std);
+        // Biased, in this order: shutdown before the VIP changes that follow
+        // it (the daemon stops OSPF first, then withdraws the VIPs; taking
+        // those first would re-originate an LSA just before its flush, which
+        // routers discard under MinLSArrival); VIP changes, timers and the
+        // interface poll before packets, so a flood cannot starve them.
         let out = tokio::select! {
-            _ = sleep_until(deadline) => inst.handle_timeout(now()),
-            Some(d) = rx.recv() => inst.handle(now(), Input::Packet { iface: d.iface, src: d.src, dst: d.dst, data: &d.data }),
-            _ = poll.tick(), if !shutting_down => {
-                let mut out = Vec::new();
-                for (id, name) in names.iter().enumerate() {
-                    out.extend(refresh_interface(version, &mut inst, &mut links, id, name, &tx, &mut said_waiting[id]));
+            biased;
+            changed = shutdown.changed(), if shutdown_open && !shutting_down => {
+                let reason = shutdown.borrow().clone();
+                if changed.is_err() {
+                    shutdown_open = false;
                 }
-                out
+                if reason.is_none() && changed.is_ok() {
+                    Vec::new()
+                } else {
+                    info!(%version, reason = reason.as_deref().unwrap_or("shutdown channel closed"), "OSPF: flushing every LSA vipd originated");
+                    shutting_down = true;
+                    inst.handle(now(), Input::Shutdown)
+                }
             }
             changed = desired.changed(), if desired_open && !shutting_down => {
                 if changed.is_err() {
@@ -129,19 +139,15 @@ pub(crate) async fn run_instance(
                 let vips = wanted_vips(version, &vip_costs.borrow_and_update(), desired.borrow().keys());
                 inst.handle(now(), Input::Vips(vips))
             }
-            changed = shutdown.changed(), if shutdown_open && !shutting_down => {
-                let reason = shutdown.borrow().clone();
-                if changed.is_err() {
-                    shutdown_open = false;
+            _ = sleep_until(deadline) => inst.handle_timeout(now()),
+            _ = poll.tick(), if !shutting_down => {
+                let mut out = Vec::new();
+                for (id, name) in names.iter().enumerate() {
+                    out.extend(refresh_interface(version, &mut inst, &mut links, id, name, &tx, &mut said_waiting[id]));
                 }
-                if reason.is_none() && changed.is_ok() {
-                    Vec::new()
-                } else {
-                    info!(%version, reason = reason.as_deref().unwrap_or("shutdown channel closed"), "OSPF: flushing every LSA vipd originated");
-                    shutting_down = true;
-                    inst.handle(now(), Input::Shutdown)
-                }
+                out
             }
+            Some(d) = rx.recv() => inst.handle(now(), Input::Packet { iface: d.iface, src: d.src, dst: d.dst, data: &d.data }),
         };
         let done = apply(version, &names, &links, out);
         // The snapshot walks the database: at most a few times a second

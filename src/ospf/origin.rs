@@ -60,6 +60,11 @@ impl Origin {
         self.deferred.values().min().copied()
     }
 
+    /// Whether a change (or a flush) is held back.
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
     fn lsid_for(&mut self, prefix: IpNet) -> Ipv4Addr {
         *self.lsids.entry(prefix).or_insert_with(|| {
             self.next_lsid += 1;
@@ -146,11 +151,17 @@ impl Instance {
             .collect();
         for key in unwanted {
             self.origin.force.remove(&key);
-            if !shutting_down
-                && let Some(last) = self.origin.last_originated.get(&key)
+            // Shutdown too: a flush the routers discard leaves our last
+            // instance in their databases for an hour. The hold is at most
+            // MinLSArrival, and shutdown waits for it.
+            if let Some(last) = self.origin.last_originated.get(&key)
                 && now < *last + MIN_LS_ARRIVAL
             {
-                self.origin.deferred.insert(key, *last + MIN_LS_ARRIVAL);
+                let at = *last + MIN_LS_ARRIVAL;
+                self.origin.deferred.insert(key, at);
+                if shutting_down {
+                    self.hold_shutdown_until(at);
+                }
                 continue;
             }
             self.flush(now, key, out);

@@ -236,7 +236,7 @@ fn shutdown_flushes_everything_waits_for_acks_then_says_goodbye() {
     let (mut lab, peer) = full(VipLsa::External);
     let out = lab.vips(&[("198.18.0.10/32", 1)]);
     ack_all(&mut lab, &peer, &out);
-    lab.advance(ms(200));
+    lab.advance(ms(1200));
     let out = lab.input(Input::Shutdown);
     let flushed: Vec<(u16, u16)> = updates(&out)
         .into_iter()
@@ -274,5 +274,54 @@ fn shutdown_gives_up_on_a_silent_neighbor_within_the_budget() {
     let (mut lab, _peer) = full(VipLsa::External);
     lab.input(Input::Shutdown);
     let out = lab.advance(ms(600));
+    assert!(out.contains(&Output::ShutdownComplete));
+}
+
+#[test]
+fn shutdown_holds_the_flush_of_a_fresh_lsa_until_min_ls_arrival_and_waits_for_it() {
+    // Routers discard an instance that arrives within MinLSArrival of the
+    // one they have (RFC 2328 13 step 5a): a flush sent at once would be
+    // dropped and the VIP's LSA left in their databases for an hour.
+    let (mut lab, peer) = full(VipLsa::External);
+    let out = lab.vips(&[("198.18.0.10/32", 1)]);
+    ack_all(&mut lab, &peer, &out);
+    lab.advance(ms(300));
+    let out = lab.input(Input::Shutdown);
+    let at_once: Vec<u16> = updates(&out)
+        .into_iter()
+        .map(|(_, l)| l.header.ls_type)
+        .collect();
+    assert_eq!(at_once, vec![1], "the old Router-LSA only; the VIP waits");
+    ack_all(&mut lab, &peer, &out);
+    assert!(!out.contains(&Output::ShutdownComplete));
+    // Past the half-second budget, shutdown still waits for the held flush.
+    let out = lab.advance(ms(600));
+    assert!(updates(&out).is_empty());
+    assert!(!out.contains(&Output::ShutdownComplete));
+    let out = lab.advance(ms(150));
+    let held: Vec<(u16, u16)> = updates(&out)
+        .into_iter()
+        .map(|(_, l)| (l.header.ls_type, l.header.age))
+        .collect();
+    assert_eq!(held, vec![(5, MAX_AGE)], "sent 1 s after its instance");
+    assert!(
+        !out.contains(&Output::ShutdownComplete),
+        "waits for its ack"
+    );
+    let out = lab.receive(
+        &peer,
+        Body::LsAck(updates(&out).into_iter().map(|(_, l)| l.header).collect()),
+    );
+    assert!(out.contains(&Output::ShutdownComplete));
+}
+
+#[test]
+fn shutdown_with_a_held_flush_and_a_silent_neighbor_ends_within_one_and_a_half_seconds() {
+    let (mut lab, _peer) = full(VipLsa::External);
+    lab.vips(&[("198.18.0.10/32", 1)]);
+    lab.input(Input::Shutdown);
+    let out = lab.advance(ms(1400));
+    assert!(!out.contains(&Output::ShutdownComplete));
+    let out = lab.advance(ms(150));
     assert!(out.contains(&Output::ShutdownComplete));
 }

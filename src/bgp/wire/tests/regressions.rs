@@ -355,6 +355,7 @@ fn every_config_load_input_parses_or_gives_located_errors_without_panic() {
 }
 
 #[test]
+#[cfg(feature = "ospf")]
 fn every_ospf_packet_input_decodes_without_panic() {
     use crate::ospf::wire::auth::{self, Algorithm, AuthKey};
     use crate::ospf::wire::lsa::LsaBody;
