@@ -71,7 +71,9 @@
 //!
 //! Shutdown flushes every LSA vipd originated (premature aging), waits up to
 //! 500 ms for the acknowledgments (retransmitting every 150 ms), then sends a
-//! Hello listing no neighbors so that routers drop the adjacency at once.
+//! Hello listing no neighbors so that routers drop the adjacency at once. A
+//! flush within MinLSArrival of the instance it ages out is held until then
+//! (routers would discard it), and the wait starts when it is sent.
 
 mod exchange;
 mod flood;
