@@ -224,6 +224,24 @@ async fn tcp_passes_when_a_listener_accepts() {
 }
 
 #[tokio::test]
+async fn tcp_closes_with_a_reset_so_no_time_wait_is_left_behind() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let result = probe(tcp(Endpoint::Addr(addr))).await;
+    assert!(result.ok, "{result:?}");
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    let mut buf = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), accepted.read(&mut buf))
+        .await
+        .expect("the probe's connection was not closed");
+    assert_eq!(
+        read.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionReset),
+        "an orderly close (FIN) would leave vipd a TIME_WAIT socket"
+    );
+}
+
+#[tokio::test]
 async fn tcp_fails_with_connection_refused_when_nothing_listens() {
     let result = probe(tcp(Endpoint::Addr(closed_port().await))).await;
     assert_eq!(
