@@ -315,6 +315,11 @@ async fn http_plain(plain: &PlainHttp, h: &HttpCheck) -> (bool, String) {
         Err(e) => return (false, io_detail(&e)),
     };
     let _ = stream.set_nodelay(true);
+    // Closed with a reset once the probe is over, like a tcp check (and
+    // HAProxy's HTTP checks): the request went out and the answer is in
+    // (or the probe gave up), and whichever side closes first, no TIME_WAIT
+    // socket is left on either for 60 s per probe.
+    let _ = stream.set_zero_linger();
     let io = hyper_util::rt::TokioIo::new(stream);
     let (mut sender, connection) = match hyper::client::conn::http1::handshake(io).await {
         Ok(pair) => pair,

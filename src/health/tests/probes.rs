@@ -223,13 +223,31 @@ async fn tcp_passes_when_a_listener_accepts() {
     assert!(result.latency < Duration::from_millis(500));
 }
 
+/// Whether the kernel holds a TIME_WAIT socket bound to `local` (IPv4).
+fn in_time_wait(local: SocketAddr) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let SocketAddr::V4(local) = local else {
+        panic!("IPv4 only")
+    };
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some((ip, port)) = fields.get(1).and_then(|a| a.split_once(':')) else {
+            return false;
+        };
+        let ip = u32::from_str_radix(ip, 16).map(|v| std::net::Ipv4Addr::from(u32::from_be(v)));
+        let port = u16::from_str_radix(port, 16);
+        // State 06 is TCP_TIME_WAIT.
+        ip == Ok(*local.ip()) && port == Ok(local.port()) && fields.get(3) == Some(&"06")
+    })
+}
+
 #[tokio::test]
 async fn tcp_closes_with_a_reset_so_no_time_wait_is_left_behind() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let result = probe(tcp(Endpoint::Addr(addr))).await;
     assert!(result.ok, "{result:?}");
-    let (mut accepted, _) = listener.accept().await.unwrap();
+    let (mut accepted, vipd_end) = listener.accept().await.unwrap();
     let mut buf = [0u8; 1];
     let read = tokio::time::timeout(Duration::from_secs(5), accepted.read(&mut buf))
         .await
@@ -237,8 +255,9 @@ async fn tcp_closes_with_a_reset_so_no_time_wait_is_left_behind() {
     assert_eq!(
         read.map_err(|e| e.kind()),
         Err(std::io::ErrorKind::ConnectionReset),
-        "an orderly close (FIN) would leave vipd a TIME_WAIT socket"
+        "an orderly close (FIN) leaves vipd a TIME_WAIT socket"
     );
+    assert!(!in_time_wait(vipd_end));
 }
 
 #[tokio::test]
@@ -312,6 +331,43 @@ async fn the_body_must_contain_expect_body() {
         (result.ok, result.detail.as_str()),
         (false, "HTTP 200, body lacks \"healthy\"")
     );
+}
+
+#[tokio::test]
+async fn http_leaves_no_time_wait_socket_even_when_the_server_keeps_the_connection() {
+    // A server that keeps the connection open despite `Connection: close`
+    // makes vipd the side that closes first: an orderly close would leave
+    // it a TIME_WAIT socket for 60 s per probe. The connection is reset.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut stream, vipd_end) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.ends_with(b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the request ended");
+            request.extend_from_slice(&buf[..n]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        // The client's end of the request (its half close, or its reset),
+        // then the server closes too.
+        let end = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        assert!(
+            matches!(end, Ok(Ok(0) | Err(_))),
+            "the probe's connection was not closed: {end:?}"
+        );
+        vipd_end
+    });
+    let result = probe(http(http_check(&format!("http://{addr}/")))).await;
+    assert_eq!((result.ok, result.detail.as_str()), (true, "HTTP 200"));
+    let vipd_end = server.await.unwrap();
+    // Time for the server's FIN to reach vipd's end, had it not been reset.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!in_time_wait(vipd_end));
 }
 
 #[tokio::test]
