@@ -342,13 +342,9 @@ async fn http_leaves_no_time_wait_socket_even_when_the_server_keeps_the_connecti
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let (mut stream, vipd_end) = listener.accept().await.unwrap();
-        let mut request = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !request.ends_with(b"\r\n\r\n") {
-            let n = stream.read(&mut buf).await.unwrap();
-            assert!(n > 0, "closed before the request ended");
-            request.extend_from_slice(&buf[..n]);
-        }
+        let request = read_head(&mut stream).await;
+        assert!(request.ends_with(b"\r\n\r\n"), "{request:?}");
+        let mut buf = [0u8; 1];
         stream
             .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             .await
@@ -673,6 +669,19 @@ async fn a_missing_or_garbled_pidfile_fails_with_its_path() {
 
 /// A server that reads one request head (kept, lowercased) and answers
 /// `response` verbatim, then closes.
+/// A request's head: up to the empty line (or the end, or 16 KiB).
+async fn read_head(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    head
+}
+
 async fn raw_server(response: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -680,14 +689,7 @@ async fn raw_server(response: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<Strin
     let seen = requests.clone();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
+            let head = read_head(&mut stream).await;
             seen.lock()
                 .unwrap()
                 .push(String::from_utf8_lossy(&head).to_lowercase());
