@@ -222,37 +222,21 @@ pub async fn run(
 ) -> Result<(), OspfError> {
     let v2 = instance_config(&config, Version::V2);
     let v3 = instance_config(&config, Version::V3);
-    let run_v2 = async {
-        match v2 {
-            Some(cfg) => {
-                io::run_instance(
-                    cfg,
-                    vips.clone(),
-                    desired.clone(),
-                    shutdown.clone(),
-                    status.clone(),
-                )
-                .await
+    let run = |cfg: Option<InstanceConfig>| {
+        let (vips, desired, shutdown, status) = (
+            vips.clone(),
+            desired.clone(),
+            shutdown.clone(),
+            status.clone(),
+        );
+        async move {
+            match cfg {
+                Some(cfg) => io::run_instance(cfg, vips, desired, shutdown, status).await,
+                None => Ok(()),
             }
-            None => Ok(()),
         }
     };
-    let run_v3 = async {
-        match v3 {
-            Some(cfg) => {
-                io::run_instance(
-                    cfg,
-                    vips.clone(),
-                    desired.clone(),
-                    shutdown.clone(),
-                    status.clone(),
-                )
-                .await
-            }
-            None => Ok(()),
-        }
-    };
-    tokio::try_join!(run_v2, run_v3).map(|_| ())
+    tokio::try_join!(run(v2), run(v3)).map(|_| ())
 }
 
 /// The instance for one version, or `None` if no interface runs it.
