@@ -115,6 +115,52 @@ fn peer(out: &mut String, p: &PeerConfig) {
     if let Some(nh) = p.next_hop_ipv6 {
         let _ = writeln!(out, "    IPv6 next hop {nh}");
     }
+    // Keys are never shown: only that they are there.
+    let mut security = Vec::new();
+    if p.password.is_some() {
+        security.push("TCP-MD5 key set".to_string());
+    }
+    if let Some(first) = p.tcp_ao.first() {
+        let algorithm = match first.algorithm {
+            crate::config::TcpAoAlgorithm::HmacSha1 => "HMAC-SHA-1-96",
+            crate::config::TcpAoAlgorithm::AesCmac128 => "AES-128-CMAC-96",
+        };
+        security.push(format!(
+            "TCP-AO, sends with key {}/{} ({algorithm}) of {}",
+            first.send_id,
+            first.recv_id,
+            p.tcp_ao.len()
+        ));
+    }
+    if p.ttl_security {
+        let hops = p.multihop.unwrap_or(1);
+        security.push(format!(
+            "GTSM: sends with TTL 255, the peer at most {hops} hop{} away",
+            if hops == 1 { "" } else { "s" }
+        ));
+    }
+    if !security.is_empty() {
+        let _ = writeln!(out, "    {}", security.join("; "));
+    }
+    if let Some(b) = p.bfd {
+        let _ = writeln!(
+            out,
+            "    BFD every {}, down after {} missed",
+            show(b.min_interval),
+            b.multiplier
+        );
+    }
+    let _ = match p.max_prefixes {
+        Some(n) => writeln!(
+            out,
+            "    max prefixes {n}: past it, Cease and reconnect after {}",
+            show(p.max_prefixes_restart)
+        ),
+        None => writeln!(
+            out,
+            "    no prefix limit (received routes are counted, never stored)"
+        ),
+    };
 }
 
 fn vip(out: &mut String, v: &VipConfig, config: &Config) {

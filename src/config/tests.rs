@@ -1089,9 +1089,13 @@ peers (2):
     hold time 9s, connect retry 5s doubling up to 120s, multihop TTL 1
     IPv4 next hop 10.255.1.2
     IPv6 next hop fd00::2
+    TCP-MD5 key set; GTSM: sends with TTL 255, the peer at most 1 hop away
+    BFD every 50ms, down after 3 missed
+    max prefixes 100: past it, Cease and reconnect after 1m
   rr1 (fd00:255::1) iBGP: AS 65001 <-> local AS 65001, IPv6 transport
     passive: waits for the peer to connect
     hold time 90s, connect retry 5s doubling up to 120s
+    max prefixes 1000: past it, Cease and reconnect after 30s
 vips (2):
   198.18.0.10/32 (web)
     communities 65000:100 65000:200
@@ -1145,6 +1149,32 @@ with \"ok\" in the body
     failing withdraws web
 ";
     assert_eq!(plan, expected);
+}
+
+#[test]
+fn the_plan_names_tcp_ao_keys_without_showing_them_and_a_missing_prefix_limit() {
+    let plan = ok(&with_speaker(
+        "[[peer]]\naddress = \"10.0.0.2\"\nremote_asn = 1\nmax_prefixes = 0\nmultihop = 2\n\
+         ttl_security = true\n\
+         tcp_ao = [{ send_id = 1, recv_id = 2, algorithm = \"aes-128-cmac\", key = \"hunter2\" }, \
+         { send_id = 3, recv_id = 4, key = \"other\" }]\n",
+    ))
+    .plan();
+    assert!(
+        plan.contains(
+            "    TCP-AO, sends with key 1/2 (AES-128-CMAC-96) of 2; \
+             GTSM: sends with TTL 255, the peer at most 2 hops away\n"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("    no prefix limit (received routes are counted, never stored)\n"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("hunter2") && !plan.contains("other"),
+        "{plan}"
+    );
 }
 
 #[test]
