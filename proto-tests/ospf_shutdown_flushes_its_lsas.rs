@@ -9,11 +9,16 @@
 //! 3. Neither router has vipd-a's own VIPs; the shared VIP is reached only
 //!    through vipd-b; neither router holds an LSA from vipd-a any more
 //!    (flushed, not left to age out), and vipd-a is no longer a Full neighbor.
+//!
+//! The second test does the same right after a VIP change gave vipd-a's
+//! Router-LSA a new instance: routers discard a flush that arrives within
+//! MinLSArrival (1 s) of that instance, so vipd holds the flush until then,
+//! and the routers must still end up with nothing from vipd-a.
 #![cfg(feature = "ospf")]
 
 use std::time::{Duration, Instant};
 
-use crate::harness::ospf::{Ospf, measure_until};
+use crate::harness::ospf::{Ospf, OspfLab, measure_until};
 use crate::harness::wait_until;
 use crate::ospf_vips_reach_frr_and_bird::{
     CONVERGE, VIPD_A, VIPD_A_RID, VIPD_B, deploy, has_no_route, has_route, net, vipd_next_hop,
@@ -29,6 +34,44 @@ const GONE_BOUND: Duration = Duration::from_secs(3);
 fn shutdown_flushes_every_lsa_and_routers_drop_the_node_at_once() {
     let mut lab = deploy(None);
     wait_full(&lab);
+    wait_routes(&lab);
+    shut_down_and_check(&mut lab, STOP_BOUND);
+}
+
+#[test]
+fn shutdown_right_after_a_vip_change_still_flushes_every_lsa() {
+    let mut lab = deploy(None);
+    wait_full(&lab);
+    wait_routes(&lab);
+    // MinLSInterval since the adjacencies came up, so the change below
+    // re-originates the Router-LSA at once instead of being held.
+    std::thread::sleep(Duration::from_secs(6));
+    let originated = |lab: &OspfLab| {
+        lab.vipd(VIPD_A)
+            .log()
+            .lines()
+            .filter(|l| {
+                l.contains("OSPF LSA originated")
+                    && l.contains("version=OSPFv2")
+                    && l.contains("lsa=type 0x1 ")
+            })
+            .count()
+    };
+    let before = originated(&lab);
+    lab.fail(VIPD_A, "fail-own4");
+    wait_until(Duration::from_secs(10), || {
+        if originated(&lab) > before {
+            Ok(())
+        } else {
+            Err("vipd-a has not re-originated its Router-LSA".to_string())
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    // At once: the flush of that new instance must wait out MinLSArrival.
+    shut_down_and_check(&mut lab, STOP_BOUND + Duration::from_secs(1));
+}
+
+fn wait_routes(lab: &OspfLab) {
     for router in ["frr", "bird"] {
         let r = lab.router(router);
         for v in [Ospf::V2, Ospf::V3] {
@@ -42,8 +85,8 @@ fn shutdown_flushes_every_lsa_and_routers_drop_the_node_at_once() {
             } else {
                 "fd00:198:18:50::1/128"
             };
-            let a = vipd_next_hop(&lab, router, VIPD_A, v);
-            let b = vipd_next_hop(&lab, router, VIPD_B, v);
+            let a = vipd_next_hop(lab, router, VIPD_A, v);
+            let b = vipd_next_hop(lab, router, VIPD_B, v);
             wait_until(CONVERGE, || {
                 has_route(r, net(own), &[a])?;
                 // Both nodes fully up, so what follows is about vipd-a alone.
@@ -52,6 +95,10 @@ fn shutdown_flushes_every_lsa_and_routers_drop_the_node_at_once() {
             .unwrap_or_else(|e| panic!("{e}{}", r.describe(net(own))));
         }
     }
+}
+
+/// Steps 2 and 3.
+fn shut_down_and_check(lab: &mut OspfLab, stop_bound: Duration) {
     let stopped = Instant::now();
     let (status, took) = lab
         .vipd_mut(VIPD_A)
@@ -63,8 +110,8 @@ fn shutdown_flushes_every_lsa_and_routers_drop_the_node_at_once() {
     );
     assert!(status.success(), "vipd-a exited with {status}");
     assert!(
-        took <= STOP_BOUND,
-        "shutdown took {took:?} (bound {STOP_BOUND:?})"
+        took <= stop_bound,
+        "shutdown took {took:?} (bound {stop_bound:?})"
     );
     let log = lab.vipd(VIPD_A).log();
     for version in ["OSPFv2", "OSPFv3"] {
@@ -84,7 +131,7 @@ fn shutdown_flushes_every_lsa_and_routers_drop_the_node_at_once() {
                 Ospf::V2 => ("198.18.50.2/32", "198.18.50.1/32"),
                 Ospf::V3 => ("fd00:198:18:50::2/128", "fd00:198:18:50::1/128"),
             };
-            let b = vipd_next_hop(&lab, router, VIPD_B, v);
+            let b = vipd_next_hop(lab, router, VIPD_B, v);
             measure_until(GONE_BOUND, || {
                 has_no_route(r, net(own))?;
                 has_route(r, net(shared), &[b])
